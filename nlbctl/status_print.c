@@ -1,0 +1,95 @@
+/* status_print.c - see status_print.h. */
+#include "status_print.h"
+
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(out, "\\u%04x", ch);
+        else
+            fputc(ch, out);
+    }
+    fputc('"', out);
+}
+
+static const char *app_word(const struct wire_node_status *n)
+{
+    return n->app_healthy ? "healthy" : "unhealthy";
+}
+
+static void print_age(FILE *out, uint32_t ms)
+{
+    if (ms == 0xFFFFFFFFu)
+        fprintf(out, "never");
+    else
+        fprintf(out, "%.1f s ago", ms / 1000.0);
+}
+
+void status_print_table(FILE *out, const struct wire_status_reply *st)
+{
+    fprintf(out, "Pair:        %s\n", st->pair);
+    fprintf(out, "Answered by: %s\n", model_role_name(st->role));
+    fprintf(out, "Primary:     %s\n", st->primary[0] ? st->primary : "(none)");
+    fprintf(out, "Epoch:       %llu\n", (unsigned long long)st->epoch);
+    if (st->role == MODEL_ROLE_COORDINATOR)
+        fprintf(out, "Phase:       %s\n", model_phase_name(st->phase));
+    else
+        fprintf(out, "Coordinator: %s\n", st->coordinator_link ? "connected" : "not connected");
+    fprintf(out, "Last change: %s\n\n", st->last_reason[0] ? st->last_reason : "(none)");
+    fprintf(out, "%-16s %-5s %-8s %-10s %-13s %-13s %-6s %s\n", "NODE", "LINK", "MODE", "APP",
+            "PORT DESIRED", "PORT ACTUAL", "EPOCH", "LAST HEARD");
+    for (unsigned i = 0; i < st->node_count; i++) {
+        const struct wire_node_status *n = &st->nodes[i];
+        fprintf(out, "%-16s %-5s %-8s %-10s %-13s %-13s %-6llu ", n->name,
+                n->connected ? "up" : "down", model_mode_name(n->mode), app_word(n),
+                model_port_name(n->port_desired), model_port_name(n->port_actual),
+                (unsigned long long)n->epoch);
+        if (st->role == MODEL_ROLE_AGENT)
+            fprintf(out, "(this node)");
+        else
+            print_age(out, n->last_heard_ms);
+        fputc('\n', out);
+    }
+}
+
+void status_print_json(FILE *out, const struct wire_status_reply *st)
+{
+    fprintf(out, "{\"role\":");
+    json_string(out, model_role_name(st->role));
+    fprintf(out, ",\"pair\":");
+    json_string(out, st->pair);
+    fprintf(out, ",\"primary\":");
+    if (st->primary[0])
+        json_string(out, st->primary);
+    else
+        fprintf(out, "null");
+    fprintf(out, ",\"epoch\":%llu", (unsigned long long)st->epoch);
+    if (st->role == MODEL_ROLE_COORDINATOR) {
+        fprintf(out, ",\"phase\":");
+        json_string(out, model_phase_name(st->phase));
+    } else {
+        fprintf(out, ",\"coordinator_link\":\"%s\"", st->coordinator_link ? "up" : "down");
+    }
+    fprintf(out, ",\"last_change\":");
+    json_string(out, st->last_reason);
+    fprintf(out, ",\"nodes\":[");
+    for (unsigned i = 0; i < st->node_count; i++) {
+        const struct wire_node_status *n = &st->nodes[i];
+        fprintf(out, "%s{\"name\":", i ? "," : "");
+        json_string(out, n->name);
+        fprintf(out, ",\"link\":\"%s\",\"mode\":\"%s\",\"app\":\"%s\"",
+                n->connected ? "up" : "down", model_mode_name(n->mode), app_word(n));
+        fprintf(out, ",\"port_desired\":\"%s\",\"port_actual\":\"%s\",\"epoch\":%llu",
+                model_port_name(n->port_desired), model_port_name(n->port_actual),
+                (unsigned long long)n->epoch);
+        if (n->last_heard_ms == 0xFFFFFFFFu)
+            fprintf(out, ",\"last_heard_ms\":null}");
+        else
+            fprintf(out, ",\"last_heard_ms\":%lu}", (unsigned long)n->last_heard_ms);
+    }
+    fprintf(out, "]}\n");
+}

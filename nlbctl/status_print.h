@@ -1,0 +1,13 @@
+/* status_print.h - `nlbctl status` output: a table for people, JSON for
+ * scripts. The JSON fields are documented in README.md and stay stable. */
+#ifndef NLBCTL_STATUS_PRINT_H
+#define NLBCTL_STATUS_PRINT_H
+
+#include <stdio.h>
+
+#include "wire.h"
+
+void status_print_table(FILE *out, const struct wire_status_reply *st);
+void status_print_json(FILE *out, const struct wire_status_reply *st);
+
+#endif

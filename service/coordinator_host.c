@@ -1,0 +1,306 @@
+/* coordinator_host.c - runs the coordinator state machine on Windows: the
+ * listening socket and agent links, the control pipe and the epoch file.
+ * Every decision is coordinator_step()'s. */
+#include <stdio.h>
+#include <string.h>
+
+#include "coordinator.h"
+#include "daemon.h"
+#include "epoch_store.h"
+#include "event_loop.h"
+#include "log.h"
+#include "net.h"
+#include "pipe_server.h"
+#include "winutil.h"
+
+#define TICK_MS 100
+#define MAX_LINKS 16 /* two agents, room for reconnects and strays */
+
+enum { TAG_STOP = 1, TAG_LISTEN = 2, TAG_LINK = 100, TAG_PIPE = 200 };
+
+struct coordinator_host {
+    const struct daemon_env *env;
+    struct coordinator core;
+    struct pipe_server *pipe;
+    SOCKET listener;
+    WSAEVENT listen_event;
+    struct net_conn links[MAX_LINKS];
+    uint32_t next_conn_id;
+    /* The pipe request being handled right now, so that an answer the core
+     * gives in the same step goes back directly rather than deferred. */
+    uint32_t current_token;
+    int answered_now;
+    struct wire_msg current_answer;
+    int fatal;
+};
+
+static void step(struct coordinator_host *h, const struct coordinator_event *ev);
+
+static struct net_conn *link_by_id(struct coordinator_host *h, uint32_t id)
+{
+    for (int i = 0; i < MAX_LINKS; i++)
+        if (h->links[i].sock != INVALID_SOCKET && h->links[i].id == id)
+            return &h->links[i];
+    return NULL;
+}
+
+static void drop_link(struct coordinator_host *h, struct net_conn *c, const char *why, int tell)
+{
+    uint32_t id = c->id;
+    log_write(LOG_INFO, "closing link %u (%s): %s", (unsigned)id, c->peer, why);
+    net_close(c);
+    if (tell) {
+        struct coordinator_event ev = {.type = COORD_EV_DISCONNECT, .conn = id};
+        step(h, &ev);
+    }
+}
+
+static int log_level(uint8_t level)
+{
+    return level == COORD_LOG_ERROR ? LOG_ERROR : level == COORD_LOG_WARNING ? LOG_WARNING : LOG_INFO;
+}
+
+static void answer(struct coordinator_host *h, const struct coordinator_action *act)
+{
+    struct wire_msg r;
+    memset(&r, 0, sizeof r);
+    r.type = WIRE_RESULT;
+    r.u.result.code = act->code;
+    snprintf(r.u.result.text, sizeof r.u.result.text, "%s", act->text);
+    if (act->token == h->current_token && !h->answered_now) {
+        h->current_answer = r;
+        h->answered_now = 1;
+    } else {
+        pipe_server_reply(h->pipe, act->token, &r);
+    }
+}
+
+static void run_actions(struct coordinator_host *h, const struct coordinator_actions *out)
+{
+    char err[512];
+    for (unsigned i = 0; i < out->count && !h->fatal; i++) {
+        const struct coordinator_action *act = &out->items[i];
+        struct net_conn *c;
+        switch (act->type) {
+        case COORD_ACT_LOG:
+            log_write(log_level(act->level), "%s", act->text);
+            break;
+        case COORD_ACT_PERSIST_EPOCH:
+            if (epoch_save(h->env->state_dir, act->epoch, err, sizeof err) != 0) {
+                log_write(LOG_ERROR, "%s; stopping the service", err);
+                h->fatal = DAEMON_EXIT_STATE;
+            }
+            break;
+        case COORD_ACT_SEND:
+            c = link_by_id(h, act->conn);
+            if (c && net_send(c, &act->msg, err, sizeof err) != 0)
+                drop_link(h, c, err, 1);
+            break;
+        case COORD_ACT_CLOSE:
+            c = link_by_id(h, act->conn);
+            if (c)
+                drop_link(h, c, act->text, 0);
+            break;
+        case COORD_ACT_REPLY:
+            answer(h, act);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static void step(struct coordinator_host *h, const struct coordinator_event *ev)
+{
+    struct coordinator_actions out;
+    coordinator_step(&h->core, ev, win_now_ms(), &out);
+    run_actions(h, &out);
+}
+
+static int on_link_message(void *ctx, struct net_conn *c, const struct wire_msg *m)
+{
+    struct coordinator_host *h = ctx;
+    uint32_t id = c->id;
+    struct coordinator_event ev = {.type = COORD_EV_MESSAGE, .conn = id, .msg = m};
+    step(h, &ev);
+    return c->sock == INVALID_SOCKET || c->id != id;
+}
+
+static void accept_links(struct coordinator_host *h)
+{
+    WSANETWORKEVENTS ne;
+    WSAEnumNetworkEvents(h->listener, h->listen_event, &ne);
+    char err[512];
+    for (;;) {
+        struct net_conn *slot = NULL;
+        for (int i = 0; i < MAX_LINKS && !slot; i++)
+            if (h->links[i].sock == INVALID_SOCKET)
+                slot = &h->links[i];
+        if (!slot) {
+            /* Full: take the connection and close it, so the peer retries
+             * rather than hanging in the backlog. */
+            SOCKET s = accept(h->listener, NULL, NULL);
+            if (s == INVALID_SOCKET)
+                return;
+            closesocket(s);
+            log_write(LOG_WARNING, "refused a connection: all %d link slots in use", MAX_LINKS);
+            continue;
+        }
+        int rc = net_accept(h->listener, slot, ++h->next_conn_id, err, sizeof err);
+        if (rc != 0) {
+            if (rc < 0)
+                log_write(LOG_WARNING, "%s", err);
+            net_conn_init(slot);
+            return;
+        }
+        log_write(LOG_INFO, "link %u from %s", (unsigned)slot->id, slot->peer);
+    }
+}
+
+static int on_pipe_request(void *ctx, uint32_t token, const struct wire_msg *req,
+                           struct wire_msg *reply)
+{
+    struct coordinator_host *h = ctx;
+    if (req->type == WIRE_STATUS_REQ) {
+        reply->type = WIRE_STATUS_REPLY;
+        coordinator_status(&h->core, win_now_ms(), &reply->u.status);
+        return PIPE_ANSWER_NOW;
+    }
+    if (req->type == WIRE_SWITCHOVER_REQ) {
+        h->current_token = token;
+        h->answered_now = 0;
+        struct coordinator_event ev = {.type = COORD_EV_SWITCHOVER, .token = token, .msg = req};
+        step(h, &ev);
+        h->current_token = 0;
+        if (h->answered_now) {
+            *reply = h->current_answer;
+            return PIPE_ANSWER_NOW;
+        }
+        return PIPE_ANSWER_LATER;
+    }
+    reply->type = WIRE_RESULT;
+    reply->u.result.code = MODEL_ERR_BAD_REQUEST;
+    snprintf(reply->u.result.text, sizeof reply->u.result.text,
+             "%s is not a request this service answers", wire_type_name(req->type));
+    return PIPE_ANSWER_NOW;
+}
+
+static int start(struct coordinator_host *h)
+{
+    const struct config *cfg = h->env->cfg;
+    char err[512];
+    uint64_t epoch = 0;
+    if (epoch_load(h->env->state_dir, &epoch, err, sizeof err) != 0) {
+        log_write(LOG_ERROR, "%s", err);
+        return DAEMON_EXIT_STATE;
+    }
+    struct coordinator_settings set;
+    memset(&set, 0, sizeof set);
+    snprintf(set.pair, sizeof set.pair, "%s", cfg->pair);
+    snprintf(set.node[0], sizeof set.node[0], "%s", cfg->node1);
+    snprintf(set.node[1], sizeof set.node[1], "%s", cfg->node2);
+    set.preferred = strcmp(cfg->preferred, cfg->node2) == 0 ? 1 : 0;
+    set.heartbeat_ms = cfg->heartbeat_ms;
+    set.election_wait_ms = cfg->election_wait_ms;
+    set.switchover_timeout_ms = cfg->switchover_timeout_ms;
+    coordinator_init(&h->core, &set, epoch, win_now_ms());
+
+    h->env->progress(h->env->progress_ctx, DAEMON_STARTING);
+    h->pipe = pipe_server_open(cfg->pipe, err, sizeof err);
+    if (!h->pipe) {
+        log_write(LOG_ERROR, "%s", err);
+        return DAEMON_EXIT_STARTUP;
+    }
+    h->listener = net_listen(&cfg->listen, &h->listen_event, err, sizeof err);
+    if (h->listener == INVALID_SOCKET) {
+        log_write(LOG_ERROR, "%s", err);
+        return DAEMON_EXIT_STARTUP;
+    }
+    log_write(LOG_INFO, "listening for agents on %s:%u", cfg->listen.host,
+              (unsigned)cfg->listen.port);
+    struct coordinator_event ev = {.type = COORD_EV_START};
+    step(h, &ev);
+    return h->fatal;
+}
+
+static void stop(struct coordinator_host *h)
+{
+    h->env->progress(h->env->progress_ctx, DAEMON_STOPPING);
+    if (h->pipe) {
+        struct wire_msg bye;
+        memset(&bye, 0, sizeof bye);
+        bye.type = WIRE_RESULT;
+        bye.u.result.code = MODEL_ERR_ABORTED;
+        snprintf(bye.u.result.text, sizeof bye.u.result.text, "%s",
+                 model_result_text(MODEL_ERR_ABORTED));
+        pipe_server_reply_all(h->pipe, &bye);
+        pipe_server_close(h->pipe);
+    }
+    for (int i = 0; i < MAX_LINKS; i++)
+        net_close(&h->links[i]);
+    if (h->listener != INVALID_SOCKET)
+        closesocket(h->listener);
+    if (h->listen_event != WSA_INVALID_EVENT && h->listen_event)
+        WSACloseEvent(h->listen_event);
+}
+
+int coordinator_host_run(const struct daemon_env *env)
+{
+    static struct coordinator_host host; /* large buffers: not on the stack */
+    struct coordinator_host *h = &host;
+    memset(h, 0, sizeof *h);
+    h->env = env;
+    h->listener = INVALID_SOCKET;
+    h->listen_event = WSA_INVALID_EVENT;
+    for (int i = 0; i < MAX_LINKS; i++)
+        net_conn_init(&h->links[i]);
+
+    int rc = start(h);
+    if (rc == DAEMON_EXIT_OK)
+        env->progress(env->progress_ctx, DAEMON_RUNNING);
+
+    uint64_t next_tick = win_now_ms() + TICK_MS;
+    while (rc == DAEMON_EXIT_OK && !h->fatal) {
+        struct event_loop loop;
+        event_loop_reset(&loop);
+        event_loop_add(&loop, env->stop_event, TAG_STOP);
+        event_loop_add(&loop, h->listen_event, TAG_LISTEN);
+        for (int i = 0; i < MAX_LINKS; i++)
+            if (h->links[i].sock != INVALID_SOCKET)
+                event_loop_add(&loop, h->links[i].event, TAG_LINK + i);
+        HANDLE pipe_events[PIPE_SERVER_INSTANCES];
+        int np = pipe_server_events(h->pipe, pipe_events);
+        for (int i = 0; i < np; i++)
+            event_loop_add(&loop, pipe_events[i], TAG_PIPE + i);
+
+        uint64_t now = win_now_ms();
+        DWORD wait = next_tick > now ? (DWORD)(next_tick - now) : 0;
+        int tag = event_loop_wait(&loop, wait);
+        char err[512];
+        if (tag == TAG_STOP)
+            break;
+        if (tag == TAG_LISTEN) {
+            accept_links(h);
+        } else if (tag >= TAG_LINK && tag < TAG_LINK + MAX_LINKS) {
+            struct net_conn *c = &h->links[tag - TAG_LINK];
+            if (net_service(c, NULL, on_link_message, h, err, sizeof err) == NET_CLOSED &&
+                c->sock != INVALID_SOCKET)
+                drop_link(h, c, err, 1);
+        } else if (tag >= TAG_PIPE && tag < TAG_PIPE + PIPE_SERVER_INSTANCES) {
+            pipe_server_service(h->pipe, tag - TAG_PIPE, on_pipe_request, h);
+        } else if (tag == EVENT_LOOP_FAILED) {
+            log_write(LOG_ERROR, "internal: wait failed (error %lu)", (unsigned long)GetLastError());
+            rc = DAEMON_EXIT_STARTUP;
+        }
+        now = win_now_ms();
+        if (now >= next_tick) {
+            next_tick = now + TICK_MS;
+            struct coordinator_event ev = {.type = COORD_EV_TICK};
+            step(h, &ev);
+        }
+    }
+    if (h->fatal)
+        rc = h->fatal;
+    stop(h);
+    return rc;
+}

@@ -1,0 +1,103 @@
+/* agent.h - the agent's state machine: one node's mode, epoch and NLB port.
+ *
+ * Sans-I/O: agent_step() takes an event and the current time (milliseconds
+ * on any monotonic clock) and returns the actions the shell must carry out.
+ * The shell reports each NLB command's outcome back as AGENT_EV_NLB_DONE, so
+ * the machine never assumes a command worked: it believes only read-backs.
+ *
+ * Modes (a table in agent.c): backup -> primary on SET_ROLE(primary) with an
+ * epoch not older than ours; primary -> backup on SET_ROLE(backup) or stop.
+ * An agent starts as backup and disables its port (safe start) until its
+ * coordinator says otherwise.
+ */
+#ifndef NLBCTL_AGENT_H
+#define NLBCTL_AGENT_H
+
+#include <stdint.h>
+
+#include "model.h"
+#include "wire.h"
+
+struct agent_settings {
+    char pair[MODEL_NAME_MAX + 1];
+    char node[MODEL_NAME_MAX + 1];
+    uint32_t heartbeat_ms; /* how often a REPORT goes out when nothing changes */
+    uint32_t reconcile_ms; /* how often NLB is read back to catch drift */
+};
+
+enum agent_event_type {
+    AGENT_EV_START = 1,  /* the service is up: take the safe state */
+    AGENT_EV_COORD_UP,   /* the link to the coordinator is connected */
+    AGENT_EV_COORD_DOWN, /* ... and lost */
+    AGENT_EV_MESSAGE,    /* a decoded message from the coordinator */
+    AGENT_EV_NLB_DONE,   /* the NLB command finished; port = state read back */
+    AGENT_EV_TICK,       /* time passed */
+    AGENT_EV_STOP        /* the service is stopping: disable the port */
+};
+
+struct agent_event {
+    uint8_t type;               /* enum agent_event_type */
+    const struct wire_msg *msg; /* AGENT_EV_MESSAGE */
+    uint8_t port;               /* AGENT_EV_NLB_DONE: enum model_port read back */
+    uint8_t ok;                 /* AGENT_EV_NLB_DONE: the command itself succeeded */
+};
+
+enum agent_action_type {
+    AGENT_ACT_NLB_SET = 1,   /* drive the port to `port`, read back, report NLB_DONE */
+    AGENT_ACT_NLB_QUERY,     /* read the port's state, report NLB_DONE */
+    AGENT_ACT_SEND,          /* send `msg` to the coordinator */
+    AGENT_ACT_PERSIST_EPOCH, /* store `epoch` durably before anything else */
+    AGENT_ACT_LOG            /* `text` at `level` */
+};
+
+enum agent_log_level { AGENT_LOG_INFO = 0, AGENT_LOG_WARNING = 1, AGENT_LOG_ERROR = 2 };
+
+#define AGENT_TEXT_MAX 200
+
+struct agent_action {
+    uint8_t type;
+    uint8_t port;  /* NLB_SET */
+    uint8_t level; /* LOG */
+    uint64_t epoch;
+    struct wire_msg msg;
+    char text[AGENT_TEXT_MAX];
+};
+
+#define AGENT_MAX_ACTIONS 8
+
+struct agent_actions {
+    unsigned count;
+    struct agent_action items[AGENT_MAX_ACTIONS];
+};
+
+enum agent_nlb_pending { AGENT_NLB_IDLE = 0, AGENT_NLB_SETTING, AGENT_NLB_QUERYING };
+
+struct agent {
+    struct agent_settings set;
+    uint8_t mode;         /* enum model_mode */
+    uint64_t epoch;       /* highest epoch accepted; only grows */
+    uint8_t port_desired; /* enum model_port */
+    uint8_t port_actual;  /* last state read back; UNKNOWN before the first */
+    uint8_t port_commanded; /* what the running NLB_SET asked for */
+    uint8_t pending;      /* enum agent_nlb_pending */
+    uint8_t app_healthy;
+    uint8_t coord_up;
+    uint8_t stopping;
+    uint64_t next_report_at;
+    uint64_t next_reconcile_at;
+    uint64_t last_transition_at;
+    char last_reason[128];
+};
+
+/* Starts in backup with the epoch persisted by an earlier run (0 if none). */
+void agent_init(struct agent *a, const struct agent_settings *set, uint64_t persisted_epoch,
+                uint64_t now);
+
+/* Runs one event; out receives the actions in the order they must run. */
+void agent_step(struct agent *a, const struct agent_event *ev, uint64_t now,
+                struct agent_actions *out);
+
+/* This agent as a status reply for nlbctl. */
+void agent_status(const struct agent *a, uint64_t now, struct wire_status_reply *st);
+
+#endif

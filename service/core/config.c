@@ -1,0 +1,756 @@
+/* config.c - nlbctld's INI configuration: parse, validate, describe errors.
+ *
+ * The text is walked line by line as spans (pointer and length), never as
+ * C strings, so a stray NUL byte or a missing final newline cannot confuse
+ * it. Keys are data: one table says which section holds each key, what kind
+ * of value it takes and where it is stored, so a new key is one line here
+ * plus its documentation in nlbctld.example.ini.
+ *
+ * The result is built in a private copy and handed to the caller only when
+ * the whole file is valid: a service must never start on half a config.
+ * The first error stops the parse; one precise message beats a list whose
+ * later entries are often echoes of the first.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LINE_MAX_BYTES 1024 /* without the line ending */
+#define SHOW_MAX 40         /* bytes of a bad value echoed in a message */
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+enum kind {
+    KIND_ROLE,
+    KIND_PIPE,
+    KIND_NAME,
+    KIND_PATH,
+    KIND_LISTEN, /* host:port to bind */
+    KIND_REMOTE, /* host:port to connect to: "any address" makes no sense */
+    KIND_U32,
+    KIND_PORT,
+    KIND_IPV4,
+    KIND_BACKEND
+};
+
+struct key_spec {
+    const char *section; /* canonical, lower case */
+    const char *key;     /* canonical, lower case */
+    enum kind kind;
+    size_t offset;       /* of the field in struct config */
+    size_t size;         /* of the field, terminator included for strings */
+    uint32_t min, max;   /* numbers only */
+};
+
+#define FIELD(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+
+static const struct key_spec keys[] = {
+    { "nlbctld", "role", KIND_ROLE, FIELD(role), 0, 0 },
+    { "nlbctld", "pipe", KIND_PIPE, FIELD(pipe), 0, 0 },
+    { "nlbctld", "state_dir", KIND_PATH, FIELD(state_dir), 0, 0 },
+    { "nlbctld", "log_file", KIND_PATH, FIELD(log_file), 0, 0 },
+    { "pair", "name", KIND_NAME, FIELD(pair), 0, 0 },
+    { "pair", "node1", KIND_NAME, FIELD(node1), 0, 0 },
+    { "pair", "node2", KIND_NAME, FIELD(node2), 0, 0 },
+    { "pair", "preferred", KIND_NAME, FIELD(preferred), 0, 0 },
+    { "agent", "node", KIND_NAME, FIELD(node), 0, 0 },
+    { "agent", "coordinator", KIND_REMOTE, FIELD(coordinator), 0, 0 },
+    { "coordinator", "listen", KIND_LISTEN, FIELD(listen), 0, 0 },
+    { "coordinator", "election_wait_ms", KIND_U32, FIELD(election_wait_ms), 0, 600000 },
+    { "coordinator", "switchover_timeout_ms", KIND_U32, FIELD(switchover_timeout_ms),
+      1000, 600000 },
+    { "nlb", "backend", KIND_BACKEND, FIELD(backend), 0, 0 },
+    { "nlb", "vip", KIND_IPV4, FIELD(vip), 0, 0 },
+    { "nlb", "port", KIND_PORT, FIELD(port), 1, 65535 },
+    { "nlb", "sim_dir", KIND_PATH, FIELD(sim_dir), 0, 0 },
+    { "timing", "heartbeat_ms", KIND_U32, FIELD(heartbeat_ms), 50, 60000 },
+    { "timing", "reconcile_ms", KIND_U32, FIELD(reconcile_ms), 100, 3600000 },
+    { "timing", "reconnect_ms", KIND_U32, FIELD(reconnect_ms), 50, 60000 },
+};
+
+#define KEY_COUNT (sizeof keys / sizeof keys[0])
+
+static const char *const sections[] = {
+    "nlbctld", "pair", "agent", "coordinator", "nlb", "timing"
+};
+
+#define SECTION_COUNT (sizeof sections / sizeof sections[0])
+
+struct parser {
+    const char *file;
+    unsigned long line;     /* 0 once the text is read: messages name no line */
+    const char *section;    /* canonical name of the open section, or NULL */
+    unsigned long seen[KEY_COUNT]; /* line each key was set on, 0 = not yet */
+    struct config cfg;
+    char *err;
+    size_t err_cap;
+};
+
+/* ---- small text helpers ------------------------------------------------- */
+
+static unsigned char lower(unsigned char c)
+{
+    /* ASCII only: the C library's tolower depends on the locale. */
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+static int span_ieq(const char *s, size_t n, const char *lit)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (lit[i] == '\0' || lower((unsigned char)s[i]) != lower((unsigned char)lit[i]))
+            return 0;
+    }
+    return lit[n] == '\0';
+}
+
+static int str_ieq(const char *a, const char *b)
+{
+    return span_ieq(a, strlen(a), b);
+}
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static void trim(const char **s, size_t *n)
+{
+    while (*n > 0 && is_blank(**s)) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n > 0 && is_blank((*s)[*n - 1]))
+        (*n)--;
+}
+
+static int is_control(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int is_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
+           c == '-' || c == '_' || c == '.';
+}
+
+/* Callers check n < cap first; the clamp only keeps a mistake harmless. */
+static void copy_span(char *dst, size_t cap, const char *s, size_t n)
+{
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
+#define SHOW_BUF (SHOW_MAX + 4) /* room for "..." and the terminator */
+
+/* A copy of user text fit to quote in a one-line message: control bytes
+ * (a tab, a stray CR) become '?', and a long value is cut, at a UTF-8
+ * character boundary, with "..." after it. */
+static const char *show(char buf[SHOW_BUF], const char *s, size_t n)
+{
+    size_t keep = n, i;
+
+    if (n > SHOW_MAX) {
+        keep = SHOW_MAX;
+        while (keep > 0 && ((unsigned char)s[keep] & 0xc0) == 0x80)
+            keep--;
+    }
+    for (i = 0; i < keep; i++)
+        buf[i] = is_control((unsigned char)s[i]) ? '?' : s[i];
+    if (keep < n) {
+        memcpy(buf + i, "...", 3);
+        i += 3;
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+struct msg {
+    char buf[CONFIG_ERROR_MAX];
+    size_t len;
+};
+
+static void msg_vadd(struct msg *m, const char *fmt, va_list ap)
+{
+    size_t room = sizeof m->buf - m->len;
+    int w;
+
+    if (room <= 1)
+        return;
+    w = vsnprintf(m->buf + m->len, room, fmt, ap);
+    /* Old MSVCRT answers -1 on truncation and may leave no terminator:
+     * treat that as "full" and terminate ourselves. */
+    if (w < 0 || (size_t)w >= room)
+        m->len = sizeof m->buf - 1;
+    else
+        m->len += (size_t)w;
+    m->buf[m->len] = '\0';
+}
+
+static void msg_add(struct msg *m, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+static void msg_add(struct msg *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    msg_vadd(m, fmt, ap);
+    va_end(ap);
+}
+
+/* Writes "<file>:<line>: [<section>] <key>: <detail>" to the caller's buffer;
+ * the line is left out once the text is read, the section and key when
+ * there are none. Returns -1 so callers can `return fail(...)`. */
+static int fail(struct parser *p, const char *section, const char *key,
+                const char *fmt, ...) PRINTF_LIKE(4, 5);
+
+static int fail(struct parser *p, const char *section, const char *key,
+                const char *fmt, ...)
+{
+    struct msg m;
+    va_list ap;
+    size_t n;
+
+    m.len = 0;
+    m.buf[0] = '\0';
+    if (p->line > 0)
+        msg_add(&m, "%s:%lu: ", p->file, p->line);
+    else
+        msg_add(&m, "%s: ", p->file);
+    if (section && key)
+        msg_add(&m, "[%s] %s: ", section, key);
+    else if (section)
+        msg_add(&m, "[%s]: ", section);
+    else if (key)
+        msg_add(&m, "%s: ", key);
+    va_start(ap, fmt);
+    msg_vadd(&m, fmt, ap);
+    va_end(ap);
+
+    if (p->err && p->err_cap > 0) {
+        n = m.len < p->err_cap - 1 ? m.len : p->err_cap - 1;
+        memcpy(p->err, m.buf, n);
+        p->err[n] = '\0';
+    }
+    return -1;
+}
+
+/* ---- value syntax ------------------------------------------------------- */
+
+/* Decimal digits only: no sign, no spaces, no hex. Stops accumulating as
+ * soon as the value is past max, so any number of digits is safe. */
+static int parse_u32(const char *s, size_t n, uint32_t min, uint32_t max, uint32_t *out)
+{
+    uint64_t v = 0;
+    size_t i;
+
+    if (n == 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (!is_digit(s[i]))
+            return -1;
+        if (v <= max)
+            v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v < min || v > max)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* Four decimal octets 0..255. A leading zero is refused: Windows' own
+ * parsers read "010" as octal 8, so such an address means different
+ * things to different tools. */
+static int parse_ipv4(const char *s, size_t n)
+{
+    size_t i = 0, start;
+    int octet;
+    uint32_t v;
+
+    for (octet = 0; octet < 4; octet++) {
+        if (octet > 0) {
+            if (i >= n || s[i] != '.')
+                return -1;
+            i++;
+        }
+        start = i;
+        while (i < n && is_digit(s[i]) && i - start < 4)
+            i++;
+        if (i == start || (i - start > 1 && s[start] == '0'))
+            return -1;
+        if (parse_u32(s + start, i - start, 0, 255, &v) != 0)
+            return -1;
+    }
+    return i == n ? 0 : -1;
+}
+
+/* A host name: letters, digits, '-' and '.', in dot-separated labels that
+ * are neither empty nor start or end with '-'. Anything made only of
+ * digits and dots is meant as an IPv4 address and must be a valid one. */
+static const char *check_host(const char *s, size_t n)
+{
+    size_t i;
+    int numeric = 1;
+
+    if (n == 0)
+        return "the host is empty";
+    if (n > MODEL_NAME_MAX)
+        return "the host is longer than 63 bytes";
+    for (i = 0; i < n; i++) {
+        if (!is_digit(s[i]) && s[i] != '.')
+            numeric = 0;
+        if (!is_name_char(s[i]) || s[i] == '_')
+            return "the host may hold only letters, digits, '-' and '.'";
+    }
+    if (numeric)
+        return parse_ipv4(s, n) == 0 ? NULL
+                                     : "the host is not an IPv4 address (four numbers 0 to 255)";
+    for (i = 0; i < n; i++) {
+        int label_start = i == 0 || s[i - 1] == '.';
+        int label_end = i + 1 == n || s[i + 1] == '.';
+        if (s[i] == '.' && label_start)
+            return "the host has an empty part between dots";
+        if (s[i] == '-' && (label_start || label_end))
+            return "a part of the host name starts or ends with '-'";
+    }
+    if (s[n - 1] == '.')
+        return "the host ends with '.'";
+    return NULL;
+}
+
+/* host:port, split at the last ':'. Returns what is wrong, or NULL. */
+static const char *parse_endpoint(const char *s, size_t n, struct config_endpoint *ep)
+{
+    const char *colon = NULL, *why;
+    size_t i, hn;
+    uint32_t port;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] == ':')
+            colon = s + i;
+    }
+    if (!colon)
+        return "there is no ':' before the port";
+    hn = (size_t)(colon - s);
+    why = check_host(s, hn);
+    if (why)
+        return why;
+    if (parse_u32(colon + 1, n - hn - 1, 1, 65535, &port) != 0)
+        return "the port is not a number from 1 to 65535";
+    copy_span(ep->host, sizeof ep->host, s, hn);
+    ep->port = (uint16_t)port;
+    return NULL;
+}
+
+/* ---- setting one key ---------------------------------------------------- */
+
+static void *field_of(struct parser *p, const struct key_spec *k)
+{
+    return (char *)&p->cfg + k->offset;
+}
+
+static int set_role(struct parser *p, const struct key_spec *k, const char *v, size_t n)
+{
+    char shown[SHOW_BUF];
+    uint8_t *role = field_of(p, k);
+
+    if (span_ieq(v, n, "agent"))
+        *role = MODEL_ROLE_AGENT;
+    else if (span_ieq(v, n, "coordinator"))
+        *role = MODEL_ROLE_COORDINATOR;
+    else
+        return fail(p, k->section, k->key, "'%s' is not a role; use agent or coordinator",
+                    show(shown, v, n));
+    return 0;
+}
+
+static int set_backend(struct parser *p, const struct key_spec *k, const char *v, size_t n)
+{
+    char shown[SHOW_BUF];
+
+    if (!span_ieq(v, n, "sim"))
+        return fail(p, k->section, k->key,
+                    "'%s' is not a backend this version has; must be sim",
+                    show(shown, v, n));
+    copy_span(field_of(p, k), k->size, "sim", 3);
+    return 0;
+}
+
+/* Names and pipe names share one alphabet: safe in a pipe path, a file
+ * name, a log line and on the wire, without quoting. */
+static int set_name(struct parser *p, const struct key_spec *k, const char *v, size_t n)
+{
+    char shown[SHOW_BUF];
+    const char *what = k->kind == KIND_PIPE ? "a pipe name" : "a name";
+    size_t i;
+
+    if (n == 0)
+        return fail(p, k->section, k->key,
+                    "is empty; give %s of 1 to %lu letters, digits, '-', '_' or '.'", what,
+                    (unsigned long)(k->size - 1));
+    if (n > k->size - 1)
+        return fail(p, k->section, k->key, "'%s' is %lu bytes long; at most %lu allowed",
+                    show(shown, v, n), (unsigned long)n,
+                    (unsigned long)(k->size - 1));
+    for (i = 0; i < n; i++) {
+        if (!is_name_char(v[i]))
+            return fail(p, k->section, k->key,
+                        "'%s' is not %s; use 1 to %lu letters, digits, '-', '_' or '.'",
+                        show(shown, v, n), what, (unsigned long)(k->size - 1));
+    }
+    copy_span(field_of(p, k), k->size, v, n);
+    return 0;
+}
+
+static int set_path(struct parser *p, const struct key_spec *k, const char *v, size_t n)
+{
+    char shown[SHOW_BUF];
+    size_t i;
+
+    if (n == 0)
+        return fail(p, k->section, k->key,
+                    "is empty; give a path of 1 to %lu bytes, or remove the line to use "
+                    "the default", (unsigned long)(k->size - 1));
+    if (n > k->size - 1)
+        return fail(p, k->section, k->key, "'%s' is %lu bytes long; at most %lu allowed",
+                    show(shown, v, n), (unsigned long)n,
+                    (unsigned long)(k->size - 1));
+    for (i = 0; i < n; i++) {
+        if (is_control((unsigned char)v[i]))
+            return fail(p, k->section, k->key,
+                        "'%s' holds a control character (byte %u); a path may hold any "
+                        "other character", show(shown, v, n),
+                        (unsigned)(unsigned char)v[i]);
+    }
+    copy_span(field_of(p, k), k->size, v, n);
+    return 0;
+}
+
+static int set_endpoint(struct parser *p, const struct key_spec *k, const char *v, size_t n)
+{
+    char shown[SHOW_BUF];
+    struct config_endpoint ep;
+    const char *why = parse_endpoint(v, n, &ep);
+
+    if (!why && k->kind == KIND_REMOTE && strcmp(ep.host, "0.0.0.0") == 0)
+        why = "0.0.0.0 means every local address, not a host to connect to";
+    if (why)
+        return fail(p, k->section, k->key, "'%s': %s; expected host:port, e.g. 192.0.2.5:7400",
+                    show(shown, v, n), why);
+    memcpy(field_of(p, k), &ep, sizeof ep);
+    return 0;
+}
+
+static int set_number(struct parser *p, const struct key_spec *k, const char *v, size_t n)
+{
+    char shown[SHOW_BUF];
+    uint32_t value;
+
+    if (parse_u32(v, n, k->min, k->max, &value) != 0)
+        return fail(p, k->section, k->key, "'%s' is not a number from %lu to %lu",
+                    show(shown, v, n), (unsigned long)k->min,
+                    (unsigned long)k->max);
+    if (k->kind == KIND_PORT) {
+        uint16_t port = (uint16_t)value;
+        memcpy(field_of(p, k), &port, sizeof port);
+    } else {
+        memcpy(field_of(p, k), &value, sizeof value);
+    }
+    return 0;
+}
+
+static int set_ipv4(struct parser *p, const struct key_spec *k, const char *v, size_t n)
+{
+    char shown[SHOW_BUF];
+
+    if (parse_ipv4(v, n) != 0)
+        return fail(p, k->section, k->key,
+                    "'%s' is not an IPv4 address; expected four numbers from 0 to 255 "
+                    "separated by dots, without leading zeros, e.g. 192.0.2.10",
+                    show(shown, v, n));
+    copy_span(field_of(p, k), k->size, v, n);
+    return 0;
+}
+
+static int set_value(struct parser *p, const struct key_spec *k, const char *v, size_t n)
+{
+    switch (k->kind) {
+    case KIND_ROLE: return set_role(p, k, v, n);
+    case KIND_BACKEND: return set_backend(p, k, v, n);
+    case KIND_PIPE:
+    case KIND_NAME: return set_name(p, k, v, n);
+    case KIND_PATH: return set_path(p, k, v, n);
+    case KIND_LISTEN:
+    case KIND_REMOTE: return set_endpoint(p, k, v, n);
+    case KIND_U32:
+    case KIND_PORT: return set_number(p, k, v, n);
+    case KIND_IPV4: return set_ipv4(p, k, v, n);
+    }
+    return fail(p, k->section, k->key, "internal error: no parser for this key");
+}
+
+/* ---- lines -------------------------------------------------------------- */
+
+static const struct key_spec *find_key(const char *section, const char *s, size_t n)
+{
+    size_t i;
+    for (i = 0; i < KEY_COUNT; i++) {
+        if ((!section || strcmp(keys[i].section, section) == 0) && span_ieq(s, n, keys[i].key))
+            return &keys[i];
+    }
+    return NULL;
+}
+
+/* "backend, vip, port or sim_dir": what a section accepts, for messages. */
+static const char *list_keys(const char *section, char *buf, size_t cap)
+{
+    size_t i, count = 0, done = 0, len = 0;
+
+    for (i = 0; i < KEY_COUNT; i++)
+        count += strcmp(keys[i].section, section) == 0;
+    buf[0] = '\0';
+    for (i = 0; i < KEY_COUNT; i++) {
+        const char *sep;
+        int w;
+        if (strcmp(keys[i].section, section) != 0)
+            continue;
+        done++;
+        sep = done == 1 ? "" : done == count ? " or " : ", ";
+        w = snprintf(buf + len, cap - len, "%s%s", sep, keys[i].key);
+        if (w < 0 || (size_t)w >= cap - len)
+            break;
+        len += (size_t)w;
+    }
+    return buf;
+}
+
+static int parse_section(struct parser *p, const char *s, size_t n)
+{
+    char shown[SHOW_BUF];
+    const char *name = s + 1;
+    size_t nn, i;
+
+    if (s[n - 1] != ']') {
+        return fail(p, NULL, NULL, memchr(s, ']', n)
+                        ? "'%s': text after ']'; a section header is [name] alone on its line"
+                        : "'%s': no closing ']'; a section header is [name]",
+                    show(shown, s, n));
+    }
+    nn = n - 2;
+    trim(&name, &nn);
+    for (i = 0; i < SECTION_COUNT; i++) {
+        if (span_ieq(name, nn, sections[i])) {
+            p->section = sections[i];
+            return 0;
+        }
+    }
+    return fail(p, show(shown, name, nn), NULL,
+                "unknown section; use [nlbctld], [pair], [agent], [coordinator], [nlb] "
+                "or [timing]");
+}
+
+/* Strips one pair of surrounding double quotes. There are no escapes:
+ * Windows paths are full of backslashes and must arrive untouched. */
+static int unquote(struct parser *p, const struct key_spec *k, const char **v, size_t *n)
+{
+    if (*n == 0 || (*v)[0] != '"')
+        return 0;
+    if (*n < 2 || (*v)[*n - 1] != '"')
+        return fail(p, k->section, k->key, "the opening '\"' has no closing '\"'");
+    (*v)++;
+    *n -= 2;
+    return 0;
+}
+
+static int parse_pair(struct parser *p, const char *key, size_t kn, const char *v, size_t vn)
+{
+    char shown[SHOW_BUF], allowed[160];
+    const struct key_spec *k;
+    size_t idx;
+
+    trim(&key, &kn);
+    trim(&v, &vn);
+    if (kn == 0)
+        return fail(p, p->section, NULL, "a line has '=' but no key before it");
+    if (!p->section) {
+        k = find_key(NULL, key, kn);
+        if (k)
+            return fail(p, NULL, show(shown, key, kn),
+                        "key outside any section; put it under [%s]", k->section);
+        return fail(p, NULL, show(shown, key, kn),
+                    "key outside any section, and no section has such a key");
+    }
+    k = find_key(p->section, key, kn);
+    if (!k)
+        return fail(p, p->section, show(shown, key, kn),
+                    "unknown key; [%s] takes %s", p->section,
+                    list_keys(p->section, allowed, sizeof allowed));
+    idx = (size_t)(k - keys);
+    if (p->seen[idx])
+        return fail(p, k->section, k->key, "set twice (first on line %lu); keep one",
+                    p->seen[idx]);
+    p->seen[idx] = p->line;
+    if (unquote(p, k, &v, &vn) != 0)
+        return -1;
+    return set_value(p, k, v, vn);
+}
+
+static int parse_line(struct parser *p, const char *s, size_t n)
+{
+    char shown[SHOW_BUF];
+    const char *eq;
+
+    if (n > LINE_MAX_BYTES)
+        return fail(p, p->section, NULL, "the line is %lu bytes long; at most %u allowed",
+                    (unsigned long)n, (unsigned)LINE_MAX_BYTES);
+    trim(&s, &n);
+    if (n == 0 || s[0] == ';' || s[0] == '#')
+        return 0;
+    if (s[0] == '[')
+        return parse_section(p, s, n);
+    eq = memchr(s, '=', n);
+    if (!eq)
+        return fail(p, p->section, NULL,
+                    "'%s' is not a [section], a comment (; or #) or key = value",
+                    show(shown, s, n));
+    return parse_pair(p, s, (size_t)(eq - s), eq + 1, n - (size_t)(eq - s) - 1);
+}
+
+static int parse_text(struct parser *p, const char *text, size_t len)
+{
+    size_t pos = 0;
+
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3; /* Notepad's UTF-8 byte order mark */
+    while (pos < len) {
+        const char *line = text + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - line) : len - pos;
+
+        pos += n + (nl ? 1 : 0);
+        p->line++;
+        if (n > 0 && line[n - 1] == '\r')
+            n--;
+        if (parse_line(p, line, n) != 0)
+            return -1;
+    }
+    p->line = 0;
+    return 0;
+}
+
+/* ---- the whole ---------------------------------------------------------- */
+
+static int check_pair(struct parser *p)
+{
+    struct config *c = &p->cfg;
+    int coordinator = c->role == MODEL_ROLE_COORDINATOR;
+    const char *why = coordinator ? "required when role = coordinator"
+                                  : "required once [pair] names a node";
+
+    /* An agent may leave [pair] out; once it names a node, the pair must
+     * be whole, or the agent would check its node against half a pair. */
+    if (!coordinator && !c->node1[0] && !c->node2[0] && !c->preferred[0])
+        return 0;
+    if (!c->node1[0])
+        return fail(p, "pair", "node1", "%s", why);
+    if (!c->node2[0])
+        return fail(p, "pair", "node2", "%s", why);
+    /* Windows host names ignore case, so "WEB1" and "web1" are one host. */
+    if (str_ieq(c->node1, c->node2))
+        return fail(p, "pair", "node2", "'%s' is node1 too; the two nodes must differ "
+                    "(and not only in case)", c->node2);
+    if (!c->preferred[0])
+        memcpy(c->preferred, c->node1, sizeof c->preferred);
+    else if (strcmp(c->preferred, c->node1) != 0 && strcmp(c->preferred, c->node2) != 0)
+        return fail(p, "pair", "preferred", "'%s' is neither node1 ('%s') nor node2 ('%s')",
+                    c->preferred, c->node1, c->node2);
+    return 0;
+}
+
+static int check_agent(struct parser *p)
+{
+    struct config *c = &p->cfg;
+
+    if (!c->node[0])
+        return fail(p, "agent", "node", "required when role = agent; this host's node name");
+    if (c->coordinator.port == 0)
+        return fail(p, "agent", "coordinator",
+                    "required when role = agent; expected host:port, e.g. 192.0.2.5:7400");
+    if (!c->vip[0])
+        return fail(p, "nlb", "vip", "required when role = agent; the cluster's virtual "
+                    "IPv4 address, e.g. 192.0.2.10");
+    if (c->port == 0)
+        return fail(p, "nlb", "port", "required when role = agent; the port rule's port, "
+                    "a number from 1 to 65535");
+    if (strcmp(c->backend, "sim") == 0 && !c->sim_dir[0])
+        return fail(p, "nlb", "sim_dir", "required when role = agent and backend = sim");
+    if (c->node1[0] && strcmp(c->node, c->node1) != 0 && strcmp(c->node, c->node2) != 0)
+        return fail(p, "agent", "node", "'%s' is neither [pair] node1 ('%s') nor node2 ('%s')",
+                    c->node, c->node1, c->node2);
+    return 0;
+}
+
+static int check_whole(struct parser *p)
+{
+    if (p->cfg.role == 0)
+        return fail(p, "nlbctld", "role", "required; use agent or coordinator");
+    if (check_pair(p) != 0)
+        return -1;
+    if (p->cfg.role == MODEL_ROLE_AGENT)
+        return check_agent(p);
+    return 0;
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+void config_defaults(struct config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    copy_span(cfg->pipe, sizeof cfg->pipe, "nlbctld", 7);
+    copy_span(cfg->pair, sizeof cfg->pair, "pair", 4);
+    copy_span(cfg->listen.host, sizeof cfg->listen.host, "0.0.0.0", 7);
+    cfg->listen.port = 7400;
+    cfg->election_wait_ms = 3000;
+    cfg->switchover_timeout_ms = 15000;
+    copy_span(cfg->backend, sizeof cfg->backend, "sim", 3);
+    cfg->heartbeat_ms = 500;
+    cfg->reconcile_ms = 5000;
+    cfg->reconnect_ms = 1000;
+}
+
+int config_parse(const char *file, const char *text, size_t len, struct config *cfg,
+                 char *err, size_t err_cap)
+{
+    struct parser p;
+
+    memset(&p, 0, sizeof p);
+    p.file = file ? file : "(config)";
+    p.err = err;
+    p.err_cap = err_cap;
+    if (err && err_cap > 0)
+        err[0] = '\0';
+    config_defaults(&p.cfg);
+
+    if (!text && len > 0)
+        return fail(&p, NULL, NULL, "no text to read");
+    if (parse_text(&p, text, len) != 0 || check_whole(&p) != 0)
+        return -1;
+    if (cfg)
+        *cfg = p.cfg;
+    return 0;
+}

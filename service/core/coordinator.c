@@ -1,0 +1,511 @@
+/* coordinator.c - the coordinator's state machine. See coordinator.h. */
+#include "coordinator.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- actions --------------------------------------------------------------- */
+
+static struct coordinator_action *push(struct coordinator_actions *out, uint8_t type)
+{
+    if (out->count >= COORD_MAX_ACTIONS)
+        return NULL; /* never reached: the unit tests bound every step */
+    struct coordinator_action *act = &out->items[out->count++];
+    memset(act, 0, sizeof *act);
+    act->type = type;
+    return act;
+}
+
+static void logf_(struct coordinator_actions *out, uint8_t level, const char *fmt, ...)
+{
+    struct coordinator_action *act = push(out, COORD_ACT_LOG);
+    if (!act)
+        return;
+    act->level = level;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(act->text, sizeof act->text, fmt, ap);
+    va_end(ap);
+}
+
+static void close_conn(struct coordinator_actions *out, uint32_t conn, const char *why)
+{
+    struct coordinator_action *act = push(out, COORD_ACT_CLOSE);
+    if (!act)
+        return;
+    act->conn = conn;
+    snprintf(act->text, sizeof act->text, "%s", why);
+}
+
+static void send_role(struct coordinator *c, int idx, uint8_t mode,
+                      struct coordinator_actions *out)
+{
+    if (!c->nodes[idx].connected)
+        return;
+    struct coordinator_action *act = push(out, COORD_ACT_SEND);
+    if (!act)
+        return;
+    act->conn = c->nodes[idx].conn;
+    act->msg.type = WIRE_SET_ROLE;
+    act->msg.u.set_role.epoch = c->epoch;
+    act->msg.u.set_role.mode = mode;
+}
+
+static void send_heartbeat(struct coordinator *c, int idx, uint64_t now,
+                           struct coordinator_actions *out)
+{
+    struct coordinator_action *act = push(out, COORD_ACT_SEND);
+    if (!act)
+        return;
+    act->conn = c->nodes[idx].conn;
+    act->msg.type = WIRE_HEARTBEAT;
+    act->msg.u.heartbeat.epoch = c->epoch;
+    c->nodes[idx].next_heartbeat_at = now + c->set.heartbeat_ms;
+}
+
+static void reply(struct coordinator *c, int32_t code, const char *text,
+                  struct coordinator_actions *out)
+{
+    if (!c->request_pending)
+        return;
+    struct coordinator_action *act = push(out, COORD_ACT_REPLY);
+    if (act) {
+        act->token = c->request_token;
+        act->code = code;
+        snprintf(act->text, sizeof act->text, "%s", text);
+    }
+    c->request_pending = 0;
+}
+
+static void new_epoch(struct coordinator *c, struct coordinator_actions *out)
+{
+    c->epoch++;
+    struct coordinator_action *act = push(out, COORD_ACT_PERSIST_EPOCH);
+    if (act)
+        act->epoch = c->epoch;
+}
+
+/* ---- phases ---------------------------------------------------------------- */
+
+/* The phase table: a move not listed here is a bug, logged and refused. */
+static const struct {
+    uint8_t from;
+    uint8_t to;
+} phase_table[] = {
+    {MODEL_PHASE_ELECTING, MODEL_PHASE_DEMOTING},  {MODEL_PHASE_ELECTING, MODEL_PHASE_PROMOTING},
+    {MODEL_PHASE_ELECTING, MODEL_PHASE_STABLE},    /* adopting a primary found running */
+    {MODEL_PHASE_STABLE, MODEL_PHASE_DEMOTING},    {MODEL_PHASE_DEMOTING, MODEL_PHASE_PROMOTING},
+    {MODEL_PHASE_DEMOTING, MODEL_PHASE_ELECTING},  /* election's demote timed out */
+    {MODEL_PHASE_PROMOTING, MODEL_PHASE_STABLE},
+};
+
+static void enter(struct coordinator *c, uint8_t to, const char *why, uint64_t now,
+                  struct coordinator_actions *out)
+{
+    (void)now;
+    int allowed = 0;
+    for (size_t i = 0; i < sizeof phase_table / sizeof phase_table[0]; i++)
+        if (phase_table[i].from == c->phase && phase_table[i].to == to)
+            allowed = 1;
+    if (!allowed) {
+        logf_(out, COORD_LOG_ERROR, "internal: phase %s -> %s is not allowed",
+              model_phase_name(c->phase), model_phase_name(to));
+        return;
+    }
+    logf_(out, COORD_LOG_INFO, "%s -> %s because %s (epoch %llu)", model_phase_name(c->phase),
+          model_phase_name(to), why, (unsigned long long)c->epoch);
+    snprintf(c->last_reason, sizeof c->last_reason, "%s -> %s because %s",
+             model_phase_name(c->phase), model_phase_name(to), why);
+    c->phase = to;
+}
+
+static int confirmed_disabled(const struct coordinator_node *n, uint64_t epoch, int need_epoch)
+{
+    return n->connected && n->have_report && n->report.mode == MODEL_MODE_BACKUP &&
+           n->report.port_actual == MODEL_PORT_DISABLED &&
+           (!need_epoch || n->report.epoch == epoch);
+}
+
+static int confirmed_enabled(const struct coordinator_node *n, uint64_t epoch)
+{
+    return n->connected && n->have_report && n->report.mode == MODEL_MODE_PRIMARY &&
+           n->report.port_actual == MODEL_PORT_ENABLED && n->report.epoch == epoch;
+}
+
+static int eligible(const struct coordinator_node *n)
+{
+    return n->connected && n->have_report && n->report.app_healthy;
+}
+
+static void promote(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
+{
+    char why[96];
+    snprintf(why, sizeof why, "%s may now enable its port", c->set.node[c->to]);
+    enter(c, MODEL_PHASE_PROMOTING, why, now, out);
+    send_role(c, c->to, MODEL_MODE_PRIMARY, out);
+}
+
+/* Starts moving the primary role from `from` (may be COORD_NO_NODE's peer
+ * in an election) to `to`, under a new epoch, break before make. */
+static void begin_transfer(struct coordinator *c, int from, int to, uint32_t limit_ms,
+                           const char *why, uint64_t now, struct coordinator_actions *out)
+{
+    new_epoch(c, out);
+    c->from = from;
+    c->to = to;
+    c->deadline = now + limit_ms;
+    const struct coordinator_node *old = &c->nodes[from];
+    /* An old node that is absent started (or will start) safe, disabled; one
+     * that already reports backup with a disabled port needs no wait. A real
+     * primary must confirm at the new epoch. */
+    int need_wait = old->connected && !confirmed_disabled(old, 0, 0);
+    send_role(c, from, MODEL_MODE_BACKUP, out);
+    if (need_wait) {
+        char text[96];
+        snprintf(text, sizeof text, "%s: %s must disable its port first", why,
+                 c->set.node[from]);
+        enter(c, MODEL_PHASE_DEMOTING, text, now, out);
+    } else {
+        logf_(out, COORD_LOG_INFO, "%s: %s is %s, its port already disabled", why,
+              c->set.node[from], old->connected ? "backup" : "not connected");
+        promote(c, now, out);
+    }
+}
+
+static void try_elect(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
+{
+    int both_known = c->nodes[0].have_report && c->nodes[1].have_report &&
+                     c->nodes[0].connected && c->nodes[1].connected;
+    if (now < c->elect_at && !both_known)
+        return;
+    int pref = c->set.preferred;
+    int other = 1 - pref;
+    int chosen = eligible(&c->nodes[pref]) ? pref : eligible(&c->nodes[other]) ? other : -1;
+    if (chosen < 0)
+        return;
+    char why[96];
+    snprintf(why, sizeof why, "election: %s is the %s node with a healthy application",
+             c->set.node[chosen], chosen == pref ? "preferred" : "only");
+    begin_transfer(c, 1 - chosen, chosen, c->set.switchover_timeout_ms, why, now, out);
+}
+
+/* In a stable pair every node must hold the role the coordinator gave it;
+ * anyone who says otherwise (a restarted agent, a stale primary) is told. */
+static void enforce_roles(struct coordinator *c, struct coordinator_actions *out)
+{
+    for (int i = 0; i < 2; i++) {
+        const struct coordinator_node *n = &c->nodes[i];
+        if (!n->connected || !n->have_report)
+            continue;
+        uint8_t want = i == c->primary ? MODEL_MODE_PRIMARY : MODEL_MODE_BACKUP;
+        if (n->report.mode != want || n->report.epoch < c->epoch) {
+            logf_(out, COORD_LOG_WARNING, "%s reports %s at epoch %llu; telling it: %s",
+                  c->set.node[i], model_mode_name(n->report.mode),
+                  (unsigned long long)n->report.epoch, model_mode_name(want));
+            send_role(c, i, want, out);
+        }
+    }
+}
+
+static void progress(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
+{
+    switch (c->phase) {
+    case MODEL_PHASE_ELECTING:
+        try_elect(c, now, out);
+        break;
+    case MODEL_PHASE_DEMOTING:
+        if (confirmed_disabled(&c->nodes[c->from], c->epoch, 1))
+            promote(c, now, out);
+        break;
+    case MODEL_PHASE_PROMOTING:
+        if (confirmed_enabled(&c->nodes[c->to], c->epoch)) {
+            c->primary = c->to;
+            char why[96];
+            snprintf(why, sizeof why, "%s confirmed its port enabled", c->set.node[c->to]);
+            enter(c, MODEL_PHASE_STABLE, why, now, out);
+            char text[160];
+            snprintf(text, sizeof text, "%s is primary (epoch %llu)", c->set.node[c->to],
+                     (unsigned long long)c->epoch);
+            reply(c, MODEL_OK, text, out);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void check_deadline(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
+{
+    if ((c->phase != MODEL_PHASE_DEMOTING && c->phase != MODEL_PHASE_PROMOTING) ||
+        now < c->deadline)
+        return;
+    char text[200];
+    if (c->phase == MODEL_PHASE_DEMOTING) {
+        snprintf(text, sizeof text,
+                 "%s did not confirm its port disabled in time; %s was not promoted",
+                 c->set.node[c->from], c->set.node[c->to]);
+        logf_(out, COORD_LOG_ERROR, "%s", text);
+        reply(c, MODEL_ERR_TIMEOUT, text, out);
+        if (c->primary != COORD_NO_NODE) {
+            /* A failed switchover leaves the old primary serving: give the
+             * role back to it under a fresh epoch (the new node never got it). */
+            int back = c->primary;
+            c->primary = COORD_NO_NODE;
+            c->phase = MODEL_PHASE_ELECTING;
+            begin_transfer(c, 1 - back, back, c->set.switchover_timeout_ms,
+                           "switchover abandoned", now, out);
+        } else {
+            enter(c, MODEL_PHASE_ELECTING, "election abandoned", now, out);
+            c->elect_at = now + c->set.heartbeat_ms;
+        }
+        return;
+    }
+    snprintf(text, sizeof text,
+             "%s has not confirmed its port enabled in time; it remains primary and keeps "
+             "retrying", c->set.node[c->to]);
+    logf_(out, COORD_LOG_ERROR, "%s", text);
+    reply(c, MODEL_ERR_TIMEOUT, text, out);
+    c->primary = c->to;
+    enter(c, MODEL_PHASE_STABLE, "promotion timed out", now, out);
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+static int node_of_conn(const struct coordinator *c, uint32_t conn)
+{
+    for (int i = 0; i < 2; i++)
+        if (c->nodes[i].connected && c->nodes[i].conn == conn)
+            return i;
+    return COORD_NO_NODE;
+}
+
+static void on_hello(struct coordinator *c, uint32_t conn, const struct wire_hello *h,
+                     uint64_t now, struct coordinator_actions *out)
+{
+    char why[COORD_TEXT_MAX];
+    if (strcmp(h->pair, c->set.pair) != 0) {
+        snprintf(why, sizeof why, "agent %s belongs to pair '%s'; this coordinator manages '%s'",
+                 h->node, h->pair, c->set.pair);
+        logf_(out, COORD_LOG_ERROR, "%s", why);
+        close_conn(out, conn, why);
+        return;
+    }
+    int idx = coordinator_node_index(c, h->node);
+    if (idx == COORD_NO_NODE) {
+        snprintf(why, sizeof why, "node '%s' is not a node of pair '%s' (expected %s or %s)",
+                 h->node, c->set.pair, c->set.node[0], c->set.node[1]);
+        logf_(out, COORD_LOG_ERROR, "%s", why);
+        close_conn(out, conn, why);
+        return;
+    }
+    struct coordinator_node *n = &c->nodes[idx];
+    if (n->connected && n->conn != conn) {
+        logf_(out, COORD_LOG_WARNING, "%s connected again; dropping its older link", h->node);
+        close_conn(out, n->conn, "replaced by a newer connection from the same node");
+    }
+    n->connected = 1;
+    n->conn = conn;
+    n->have_report = 0;
+    n->last_heard_at = now;
+    logf_(out, COORD_LOG_INFO, "%s connected", h->node);
+    send_heartbeat(c, idx, now, out);
+}
+
+static void on_report(struct coordinator *c, int idx, const struct wire_report *r, uint64_t now,
+                      struct coordinator_actions *out)
+{
+    struct coordinator_node *n = &c->nodes[idx];
+    n->report = *r;
+    n->have_report = 1;
+    if (r->epoch > c->epoch) {
+        /* A node saw a later decision than we remember (we lost our state
+         * file, or restarted from a backup): never go back below it. */
+        logf_(out, COORD_LOG_WARNING, "%s holds epoch %llu, above ours (%llu); adopting it",
+              c->set.node[idx], (unsigned long long)r->epoch, (unsigned long long)c->epoch);
+        c->epoch = r->epoch;
+        struct coordinator_action *act = push(out, COORD_ACT_PERSIST_EPOCH);
+        if (act)
+            act->epoch = c->epoch;
+    }
+    if (c->phase == MODEL_PHASE_ELECTING && confirmed_enabled(n, c->epoch)) {
+        /* We restarted while the pair was serving: keep its primary. */
+        c->primary = idx;
+        char why[96];
+        snprintf(why, sizeof why, "%s is already serving as primary", c->set.node[idx]);
+        enter(c, MODEL_PHASE_STABLE, why, now, out);
+    }
+    progress(c, now, out);
+    if (c->phase == MODEL_PHASE_STABLE)
+        enforce_roles(c, out);
+}
+
+static void on_message(struct coordinator *c, const struct coordinator_event *ev, uint64_t now,
+                       struct coordinator_actions *out)
+{
+    const struct wire_msg *m = ev->msg;
+    if (m->type == WIRE_HELLO) {
+        on_hello(c, ev->conn, &m->u.hello, now, out);
+        return;
+    }
+    int idx = node_of_conn(c, ev->conn);
+    if (idx == COORD_NO_NODE) {
+        logf_(out, COORD_LOG_WARNING, "connection %u sent %s before HELLO", ev->conn,
+              wire_type_name(m->type));
+        close_conn(out, ev->conn, "a link must start with HELLO");
+        return;
+    }
+    c->nodes[idx].last_heard_at = now;
+    if (m->type == WIRE_REPORT)
+        on_report(c, idx, &m->u.report, now, out);
+    else
+        logf_(out, COORD_LOG_WARNING, "ignored unexpected %s from %s", wire_type_name(m->type),
+              c->set.node[idx]);
+}
+
+static void on_disconnect(struct coordinator *c, uint32_t conn, struct coordinator_actions *out)
+{
+    int idx = node_of_conn(c, conn);
+    if (idx == COORD_NO_NODE)
+        return;
+    c->nodes[idx].connected = 0;
+    logf_(out, idx == c->primary ? COORD_LOG_WARNING : COORD_LOG_INFO,
+          "lost the link to %s%s", c->set.node[idx], idx == c->primary ? " (primary)" : "");
+}
+
+static void on_switchover(struct coordinator *c, const struct coordinator_event *ev,
+                          uint64_t now, struct coordinator_actions *out)
+{
+    struct coordinator_action *act;
+    const struct wire_switchover_req *req = &ev->msg->u.switchover_req;
+    int32_t code = MODEL_OK;
+    char text[COORD_TEXT_MAX] = "";
+    int target = COORD_NO_NODE;
+
+    if (c->phase == MODEL_PHASE_ELECTING) {
+        code = MODEL_ERR_NO_PRIMARY;
+    } else if (c->phase != MODEL_PHASE_STABLE || c->request_pending) {
+        code = MODEL_ERR_BUSY;
+    } else {
+        target = req->target[0] ? coordinator_node_index(c, req->target) : 1 - c->primary;
+        if (target == COORD_NO_NODE) {
+            code = MODEL_ERR_UNKNOWN_NODE;
+            snprintf(text, sizeof text, "'%s' is not a node of pair '%s' (nodes: %s, %s)",
+                     req->target, c->set.pair, c->set.node[0], c->set.node[1]);
+        } else if (target == c->primary) {
+            snprintf(text, sizeof text, "%s is already primary (epoch %llu)",
+                     c->set.node[target], (unsigned long long)c->epoch);
+        } else if (!eligible(&c->nodes[target])) {
+            code = MODEL_ERR_NO_BACKUP;
+            snprintf(text, sizeof text, "%s cannot take over: %s", c->set.node[target],
+                     c->nodes[target].connected ? "its application is not healthy"
+                                                : "it is not connected");
+        }
+    }
+    if (code != MODEL_OK || target == c->primary) {
+        act = push(out, COORD_ACT_REPLY);
+        if (act) {
+            act->token = ev->token;
+            act->code = code;
+            snprintf(act->text, sizeof act->text, "%s",
+                     text[0] ? text : model_result_text(code));
+        }
+        return;
+    }
+    c->request_pending = 1;
+    c->request_token = ev->token;
+    char why[96];
+    snprintf(why, sizeof why, "switchover requested from %s to %s", c->set.node[c->primary],
+             c->set.node[target]);
+    begin_transfer(c, c->primary, target,
+                   req->timeout_ms ? req->timeout_ms : c->set.switchover_timeout_ms, why, now,
+                   out);
+}
+
+static void on_tick(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
+{
+    for (int i = 0; i < 2; i++)
+        if (c->nodes[i].connected && now >= c->nodes[i].next_heartbeat_at)
+            send_heartbeat(c, i, now, out);
+    check_deadline(c, now, out);
+    progress(c, now, out);
+}
+
+void coordinator_init(struct coordinator *c, const struct coordinator_settings *set,
+                      uint64_t persisted_epoch, uint64_t now)
+{
+    memset(c, 0, sizeof *c);
+    c->set = *set;
+    c->epoch = persisted_epoch;
+    c->phase = MODEL_PHASE_ELECTING;
+    c->primary = c->from = c->to = COORD_NO_NODE;
+    c->elect_at = now + set->election_wait_ms;
+    snprintf(c->last_reason, sizeof c->last_reason, "started; electing");
+}
+
+void coordinator_step(struct coordinator *c, const struct coordinator_event *ev, uint64_t now,
+                      struct coordinator_actions *out)
+{
+    out->count = 0;
+    switch (ev->type) {
+    case COORD_EV_START:
+        c->elect_at = now + c->set.election_wait_ms;
+        logf_(out, COORD_LOG_INFO,
+              "coordinator for pair %s (%s, %s; preferred %s) started at epoch %llu",
+              c->set.pair, c->set.node[0], c->set.node[1], c->set.node[c->set.preferred],
+              (unsigned long long)c->epoch);
+        break;
+    case COORD_EV_MESSAGE:
+        if (ev->msg)
+            on_message(c, ev, now, out);
+        break;
+    case COORD_EV_DISCONNECT:
+        on_disconnect(c, ev->conn, out);
+        break;
+    case COORD_EV_SWITCHOVER:
+        if (ev->msg && ev->msg->type == WIRE_SWITCHOVER_REQ)
+            on_switchover(c, ev, now, out);
+        break;
+    case COORD_EV_TICK:
+        on_tick(c, now, out);
+        break;
+    default:
+        logf_(out, COORD_LOG_ERROR, "internal: unknown coordinator event %u", ev->type);
+    }
+}
+
+int coordinator_node_index(const struct coordinator *c, const char *name)
+{
+    for (int i = 0; i < 2; i++)
+        if (strcmp(c->set.node[i], name) == 0)
+            return i;
+    return COORD_NO_NODE;
+}
+
+void coordinator_status(const struct coordinator *c, uint64_t now, struct wire_status_reply *st)
+{
+    memset(st, 0, sizeof *st);
+    st->role = MODEL_ROLE_COORDINATOR;
+    snprintf(st->pair, sizeof st->pair, "%s", c->set.pair);
+    if (c->primary != COORD_NO_NODE)
+        snprintf(st->primary, sizeof st->primary, "%s", c->set.node[c->primary]);
+    st->epoch = c->epoch;
+    st->phase = c->phase;
+    snprintf(st->last_reason, sizeof st->last_reason, "%s", c->last_reason);
+    st->node_count = 2;
+    for (int i = 0; i < 2; i++) {
+        const struct coordinator_node *n = &c->nodes[i];
+        struct wire_node_status *s = &st->nodes[i];
+        snprintf(s->name, sizeof s->name, "%s", c->set.node[i]);
+        s->connected = n->connected;
+        s->mode = n->have_report ? n->report.mode : MODEL_MODE_BACKUP;
+        s->app_healthy = n->have_report ? n->report.app_healthy : 0;
+        s->port_desired = n->have_report ? n->report.port_desired : MODEL_PORT_UNKNOWN;
+        s->port_actual = n->have_report ? n->report.port_actual : MODEL_PORT_UNKNOWN;
+        s->epoch = n->have_report ? n->report.epoch : 0;
+        uint64_t age = now - n->last_heard_at;
+        s->last_heard_ms = n->last_heard_at == 0 && !n->connected ? 0xFFFFFFFFu
+                           : age > 0xFFFFFFFEu                   ? 0xFFFFFFFEu
+                                                                 : (uint32_t)age;
+    }
+}

@@ -1,0 +1,115 @@
+/* coordinator.h - the coordinator's state machine: who of a pair is primary.
+ *
+ * Sans-I/O like the agent. The shell numbers each agent connection (conn)
+ * and feeds HELLO, messages, disconnects, switchover requests and ticks; the
+ * machine answers with messages to send, connections to close, replies to
+ * pending requests and log lines.
+ *
+ * Phases (a table in coordinator.c):
+ *   electing  --elect-->      demoting  (other node must confirm its port disabled)
+ *   electing  --elect-->      promoting (other node absent or already disabled)
+ *   stable    --switchover--> demoting
+ *   demoting  --old primary confirms disabled--> promoting
+ *   promoting --new primary confirms enabled-->  stable
+ * Break before make: the new primary is told to enable only after the old
+ * one's disable has been read back. Every decision takes a new epoch.
+ */
+#ifndef NLBCTL_COORDINATOR_H
+#define NLBCTL_COORDINATOR_H
+
+#include <stdint.h>
+
+#include "model.h"
+#include "wire.h"
+
+struct coordinator_settings {
+    char pair[MODEL_NAME_MAX + 1];
+    char node[2][MODEL_NAME_MAX + 1];
+    uint8_t preferred;              /* 0 or 1: index into node[] */
+    uint32_t heartbeat_ms;
+    uint32_t election_wait_ms;      /* after start, wait this long for both nodes */
+    uint32_t switchover_timeout_ms; /* default limit for one transfer */
+};
+
+enum coordinator_event_type {
+    COORD_EV_START = 1,
+    COORD_EV_MESSAGE,     /* conn sent msg (HELLO binds conn to a node) */
+    COORD_EV_DISCONNECT,  /* conn closed */
+    COORD_EV_SWITCHOVER,  /* request `token` from nlbctl, target name in msg */
+    COORD_EV_TICK
+};
+
+struct coordinator_event {
+    uint8_t type;
+    uint32_t conn;
+    uint32_t token;
+    const struct wire_msg *msg;
+};
+
+enum coordinator_action_type {
+    COORD_ACT_SEND = 1,      /* msg on conn */
+    COORD_ACT_CLOSE,         /* close conn; text says why */
+    COORD_ACT_REPLY,         /* answer request `token` with code and text */
+    COORD_ACT_PERSIST_EPOCH, /* store epoch durably before sending anything */
+    COORD_ACT_LOG
+};
+
+enum coordinator_log_level { COORD_LOG_INFO = 0, COORD_LOG_WARNING = 1, COORD_LOG_ERROR = 2 };
+
+#define COORD_TEXT_MAX 200
+
+struct coordinator_action {
+    uint8_t type;
+    uint8_t level;
+    uint32_t conn;
+    uint32_t token;
+    int32_t code;
+    uint64_t epoch;
+    struct wire_msg msg;
+    char text[COORD_TEXT_MAX];
+};
+
+#define COORD_MAX_ACTIONS 12
+
+struct coordinator_actions {
+    unsigned count;
+    struct coordinator_action items[COORD_MAX_ACTIONS];
+};
+
+#define COORD_NO_NODE (-1)
+
+struct coordinator_node {
+    uint8_t connected;
+    uint32_t conn;
+    uint8_t have_report;
+    struct wire_report report; /* the last one received */
+    uint64_t last_heard_at;
+    uint64_t next_heartbeat_at;
+};
+
+struct coordinator {
+    struct coordinator_settings set;
+    struct coordinator_node nodes[2];
+    uint64_t epoch;
+    uint8_t phase;  /* enum model_phase */
+    int primary;    /* index, or COORD_NO_NODE */
+    int from, to;   /* the transfer in progress: old and new primary */
+    uint64_t deadline;
+    uint64_t elect_at;
+    uint8_t request_pending;
+    uint32_t request_token;
+    char last_reason[128];
+};
+
+void coordinator_init(struct coordinator *c, const struct coordinator_settings *set,
+                      uint64_t persisted_epoch, uint64_t now);
+
+void coordinator_step(struct coordinator *c, const struct coordinator_event *ev, uint64_t now,
+                      struct coordinator_actions *out);
+
+void coordinator_status(const struct coordinator *c, uint64_t now, struct wire_status_reply *st);
+
+/* The index of the node named `name`, or COORD_NO_NODE. */
+int coordinator_node_index(const struct coordinator *c, const char *name);
+
+#endif

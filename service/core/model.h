@@ -1,0 +1,50 @@
+/* model.h - the words every part of nlbctl shares: roles, modes, port
+ * states, coordinator phases and request results, with their names.
+ * Portable C, no Windows headers. */
+#ifndef NLBCTL_MODEL_H
+#define NLBCTL_MODEL_H
+
+#include <stdint.h>
+
+#define MODEL_NAME_MAX 63 /* node and pair names, bytes without terminator */
+
+enum model_role { MODEL_ROLE_AGENT = 1, MODEL_ROLE_COORDINATOR = 2 };
+
+enum model_mode { MODEL_MODE_BACKUP = 0, MODEL_MODE_PRIMARY = 1 };
+
+/* The NLB port rule's state; the numbers match MicrosoftNLB_PortRuleEx
+ * PortState (0 not found, 1 enabled, 2 disabled, 3 draining). */
+enum model_port {
+    MODEL_PORT_UNKNOWN = 0,
+    MODEL_PORT_ENABLED = 1,
+    MODEL_PORT_DISABLED = 2,
+    MODEL_PORT_DRAINING = 3
+};
+
+enum model_phase {
+    MODEL_PHASE_ELECTING = 0, /* no primary yet */
+    MODEL_PHASE_STABLE = 1,   /* one primary, nothing in progress */
+    MODEL_PHASE_DEMOTING = 2, /* switchover: waiting for the old primary's disable */
+    MODEL_PHASE_PROMOTING = 3 /* waiting for the new primary's enable */
+};
+
+/* Results of requests from nlbctl; also nlbctl's exit codes where noted. */
+enum model_result {
+    MODEL_OK = 0,
+    MODEL_ERR_NO_PRIMARY = 10,   /* nothing to switch over from */
+    MODEL_ERR_NO_BACKUP = 11,    /* no connected, healthy node to switch to */
+    MODEL_ERR_BUSY = 12,         /* another switchover is in progress */
+    MODEL_ERR_TIMEOUT = 13,      /* did not complete in time */
+    MODEL_ERR_UNKNOWN_NODE = 14, /* target is not a node of this pair */
+    MODEL_ERR_NOT_SUPPORTED = 15,/* this instance's role cannot do that */
+    MODEL_ERR_BAD_REQUEST = 16,
+    MODEL_ERR_ABORTED = 17       /* the service stopped before the end */
+};
+
+const char *model_mode_name(uint8_t mode);   /* "primary", "backup" */
+const char *model_port_name(uint8_t port);   /* "enabled", ... "unknown" */
+const char *model_phase_name(uint8_t phase); /* "electing", ... */
+const char *model_role_name(uint8_t role);   /* "agent", "coordinator" */
+const char *model_result_text(int32_t code); /* a sentence */
+
+#endif

@@ -1,0 +1,121 @@
+/* daemon.c - see daemon.h. */
+#include "daemon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "net.h"
+#include "winutil.h"
+
+#define CONFIG_FILE_MAX (256 * 1024)
+
+static void program_data(char *out, size_t cap)
+{
+    wchar_t w[MAX_PATH];
+    DWORD n = GetEnvironmentVariableW(L"ProgramData", w, MAX_PATH);
+    if (n == 0 || n >= MAX_PATH || win_to_utf8(w, out, cap) != 0)
+        snprintf(out, cap, "C:\\ProgramData");
+}
+
+void daemon_default_config_path(char *out, size_t cap)
+{
+    char base[MAX_PATH];
+    program_data(base, sizeof base);
+    snprintf(out, cap, "%s\\nlbctl\\nlbctld.ini", base);
+}
+
+int daemon_load_config(const char *path, struct config *cfg, char *err, size_t cap)
+{
+    size_t len = 0;
+    DWORD rc = 0;
+    char *text = win_read_file(path, CONFIG_FILE_MAX, &len, &rc);
+    if (!text) {
+        char why[256];
+        if (rc == ERROR_FILE_TOO_LARGE)
+            snprintf(err, cap, "%s: the file is larger than %u KiB; is it the right file?", path,
+                     CONFIG_FILE_MAX / 1024);
+        else
+            snprintf(err, cap, "%s: cannot read the config file: %s", path,
+                     win_error_text(rc, why, sizeof why));
+        return -1;
+    }
+    int r = config_parse(path, text, len, cfg, err, cap);
+    free(text);
+    return r;
+}
+
+/* Creates dir and its missing parents. */
+static int make_dirs(const char *dir, char *err, size_t cap)
+{
+    wchar_t w[MAX_PATH];
+    if (win_to_wide(dir, w, MAX_PATH) != 0) {
+        snprintf(err, cap, "state_dir '%s' is not a usable path", dir);
+        return -1;
+    }
+    for (wchar_t *p = w + 1; *p; p++) {
+        if ((*p == L'\\' || *p == L'/') && p[-1] != L':') {
+            wchar_t keep = *p;
+            *p = L'\0';
+            CreateDirectoryW(w, NULL);
+            *p = keep;
+        }
+    }
+    if (!CreateDirectoryW(w, NULL) && GetLastError() != ERROR_ALREADY_EXISTS) {
+        char why[256];
+        snprintf(err, cap, "cannot create state_dir '%s': %s", dir,
+                 win_error_text(GetLastError(), why, sizeof why));
+        return -1;
+    }
+    return 0;
+}
+
+int daemon_run(const struct config *cfg, HANDLE stop_event, int console,
+               daemon_progress_fn progress, void *progress_ctx)
+{
+    struct daemon_env env;
+    memset(&env, 0, sizeof env);
+    env.cfg = cfg;
+    env.stop_event = stop_event;
+    env.progress = progress;
+    env.progress_ctx = progress_ctx;
+    if (cfg->state_dir[0]) {
+        snprintf(env.state_dir, sizeof env.state_dir, "%s", cfg->state_dir);
+    } else {
+        char base[MAX_PATH];
+        program_data(base, sizeof base);
+        snprintf(env.state_dir, sizeof env.state_dir, "%s\\nlbctl", base);
+    }
+    char err[512];
+    int dir_ok = make_dirs(env.state_dir, err, sizeof err) == 0;
+
+    char log_path[CONFIG_PATH_MAX + 16];
+    if (cfg->log_file[0])
+        snprintf(log_path, sizeof log_path, "%s", cfg->log_file);
+    else
+        snprintf(log_path, sizeof log_path, "%s\\nlbctld.log", env.state_dir);
+    unsigned long lrc = log_open(log_path, console);
+    if (!dir_ok) {
+        log_write(LOG_ERROR, "%s", err);
+        log_close();
+        return DAEMON_EXIT_STATE;
+    }
+    if (lrc != 0)
+        log_write(LOG_WARNING, "cannot open the log file %s (error %lu); logging to stderr only",
+                  log_path, lrc);
+    log_write(LOG_INFO, "nlbctld %s starting as %s (state in %s)", NLBCTL_VERSION,
+              model_role_name(cfg->role), env.state_dir);
+
+    if (net_startup(err, sizeof err) != 0) {
+        log_write(LOG_ERROR, "%s", err);
+        log_close();
+        return DAEMON_EXIT_STARTUP;
+    }
+    int rc = cfg->role == MODEL_ROLE_COORDINATOR ? coordinator_host_run(&env)
+                                                 : agent_host_run(&env);
+    net_cleanup();
+    log_write(rc == DAEMON_EXIT_OK ? LOG_INFO : LOG_ERROR, "nlbctld stopped (exit code %d)", rc);
+    log_close();
+    return rc;
+}

@@ -1,0 +1,190 @@
+/* main.c - nlbctld.exe: the command line, the service entry points and the
+ * console mode. One binary serves both roles; the config file says which.
+ *
+ *   nlbctld.exe [--config PATH]             run under the Service Control Manager
+ *   nlbctld.exe --console [--config PATH]   run in this console (Ctrl+C stops)
+ *   nlbctld.exe --check [--config PATH]     validate the config and exit
+ */
+#include <stdio.h>
+#include <string.h>
+#include <windows.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "service_status.h"
+#include "winutil.h"
+
+#define START_WAIT_HINT_MS 10000
+#define STOP_WAIT_HINT_MS 15000
+
+static char config_path[CONFIG_PATH_MAX];
+static struct config cfg;
+static HANDLE stop_event;
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: nlbctld [--console | --check] [--config PATH]\n"
+            "\n"
+            "  --config PATH  the configuration file (default: %%ProgramData%%\\nlbctl\\nlbctld.ini)\n"
+            "  --console      run in this console instead of as a service; Ctrl+C stops\n"
+            "  --check        validate the configuration file and exit\n"
+            "  --version      print the version and exit\n"
+            "\n"
+            "Exit codes: 0 ok, 1 bad command line, 2 bad config, 3 startup failed,\n"
+            "4 state directory or epoch file unusable, 5 NLB backend unavailable.\n");
+}
+
+/* ---- service mode ----------------------------------------------------------- */
+
+/* The control handler only records the request: the main loop does the work. */
+static DWORD WINAPI control_handler(DWORD control, DWORD type, LPVOID data, LPVOID ctx)
+{
+    (void)type;
+    (void)data;
+    (void)ctx;
+    switch (control) {
+    case SERVICE_CONTROL_STOP:
+    case SERVICE_CONTROL_SHUTDOWN:
+        service_status_report(SERVICE_STOP_PENDING, 0, STOP_WAIT_HINT_MS);
+        SetEvent(stop_event);
+        return NO_ERROR;
+    case SERVICE_CONTROL_INTERROGATE:
+        return NO_ERROR;
+    default:
+        return ERROR_CALL_NOT_IMPLEMENTED;
+    }
+}
+
+static void service_progress(void *ctx, int progress)
+{
+    (void)ctx;
+    switch (progress) {
+    case DAEMON_STARTING:
+        service_status_report(SERVICE_START_PENDING, 0, START_WAIT_HINT_MS);
+        break;
+    case DAEMON_RUNNING:
+        service_status_report(SERVICE_RUNNING, 0, 0);
+        break;
+    default:
+        service_status_report(SERVICE_STOP_PENDING, 0, STOP_WAIT_HINT_MS);
+        break;
+    }
+}
+
+static void WINAPI service_main(DWORD argc, LPWSTR *argv)
+{
+    (void)argc;
+    SERVICE_STATUS_HANDLE handle =
+        RegisterServiceCtrlHandlerExW(argv && argv[0] ? argv[0] : L"nlbctld", control_handler, NULL);
+    if (!handle)
+        return;
+    service_status_init(handle);
+    service_status_report(SERVICE_START_PENDING, 0, START_WAIT_HINT_MS);
+
+    char err[CONFIG_ERROR_MAX];
+    int rc;
+    if (daemon_load_config(config_path, &cfg, err, sizeof err) != 0) {
+        /* No log file is known yet: say it where the admin will look first. */
+        char fallback[MAX_PATH];
+        daemon_default_config_path(fallback, sizeof fallback);
+        char *slash = strrchr(fallback, '\\');
+        if (slash)
+            snprintf(slash + 1, sizeof fallback - (size_t)(slash + 1 - fallback), "nlbctld.log");
+        log_open(fallback, 0);
+        log_write(LOG_ERROR, "%s", err);
+        log_close();
+        rc = DAEMON_EXIT_CONFIG;
+    } else {
+        rc = daemon_run(&cfg, stop_event, 0, service_progress, NULL);
+    }
+    service_status_report(SERVICE_STOPPED, (DWORD)rc, 0);
+}
+
+/* ---- console mode ----------------------------------------------------------- */
+
+static BOOL WINAPI console_handler(DWORD type)
+{
+    (void)type;
+    SetEvent(stop_event);
+    return TRUE;
+}
+
+static void console_progress(void *ctx, int progress)
+{
+    (void)ctx;
+    if (progress == DAEMON_RUNNING)
+        log_write(LOG_INFO, "running; press Ctrl+C to stop");
+}
+
+static int run_console(void)
+{
+    char err[CONFIG_ERROR_MAX];
+    if (daemon_load_config(config_path, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "nlbctld: %s\n", err);
+        return DAEMON_EXIT_CONFIG;
+    }
+    SetConsoleCtrlHandler(console_handler, TRUE);
+    return daemon_run(&cfg, stop_event, 1, console_progress, NULL);
+}
+
+/* ---- entry ------------------------------------------------------------------- */
+
+int wmain(int argc, wchar_t **argv)
+{
+    enum { MODE_SERVICE, MODE_CONSOLE, MODE_CHECK } mode = MODE_SERVICE;
+    daemon_default_config_path(config_path, sizeof config_path);
+    for (int i = 1; i < argc; i++) {
+        if (wcscmp(argv[i], L"--console") == 0) {
+            mode = MODE_CONSOLE;
+        } else if (wcscmp(argv[i], L"--check") == 0) {
+            mode = MODE_CHECK;
+        } else if (wcscmp(argv[i], L"--config") == 0 && i + 1 < argc) {
+            if (win_to_utf8(argv[++i], config_path, sizeof config_path) != 0) {
+                fprintf(stderr, "nlbctld: --config: the path is too long\n");
+                return DAEMON_EXIT_USAGE;
+            }
+        } else if (wcscmp(argv[i], L"--version") == 0) {
+            printf("nlbctld %s\n", NLBCTL_VERSION);
+            return DAEMON_EXIT_OK;
+        } else if (wcscmp(argv[i], L"--help") == 0 || wcscmp(argv[i], L"/?") == 0) {
+            usage(stdout);
+            return DAEMON_EXIT_OK;
+        } else {
+            char arg[256];
+            win_to_utf8(argv[i], arg, sizeof arg);
+            fprintf(stderr, "nlbctld: unknown argument '%s'%s\n", arg,
+                    wcscmp(argv[i], L"--config") == 0 ? " (it needs a path)" : "");
+            usage(stderr);
+            return DAEMON_EXIT_USAGE;
+        }
+    }
+    if (mode == MODE_CHECK) {
+        char err[CONFIG_ERROR_MAX];
+        if (daemon_load_config(config_path, &cfg, err, sizeof err) != 0) {
+            fprintf(stderr, "nlbctld: %s\n", err);
+            return DAEMON_EXIT_CONFIG;
+        }
+        printf("%s: valid (%s)\n", config_path, model_role_name(cfg.role));
+        return DAEMON_EXIT_OK;
+    }
+    stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (mode == MODE_CONSOLE)
+        return run_console();
+
+    SERVICE_TABLE_ENTRYW table[] = {{(LPWSTR)L"nlbctld", service_main}, {NULL, NULL}};
+    if (!StartServiceCtrlDispatcherW(table)) {
+        DWORD e = GetLastError();
+        if (e == ERROR_FAILED_SERVICE_CONTROLLER_CONNECT) {
+            fprintf(stderr, "nlbctld: not started by the Service Control Manager.\n"
+                            "Start the service with 'net start nlbctld', or run it here with "
+                            "--console.\n");
+            return DAEMON_EXIT_USAGE;
+        }
+        char why[256];
+        fprintf(stderr, "nlbctld: cannot reach the Service Control Manager: %s\n",
+                win_error_text(e, why, sizeof why));
+        return DAEMON_EXIT_STARTUP;
+    }
+    return DAEMON_EXIT_OK;
+}

@@ -1,0 +1,281 @@
+/* net.c - see net.h. */
+#include "net.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "winutil.h"
+
+static void sock_error(char *err, size_t cap, const char *what, int code)
+{
+    char why[256];
+    snprintf(err, cap, "%s: %s", what, win_error_text((DWORD)code, why, sizeof why));
+}
+
+int net_startup(char *err, size_t cap)
+{
+    WSADATA wsa;
+    int rc = WSAStartup(MAKEWORD(2, 2), &wsa);
+    if (rc != 0) {
+        sock_error(err, cap, "cannot start Winsock", rc);
+        return -1;
+    }
+    return 0;
+}
+
+void net_cleanup(void) { WSACleanup(); }
+
+void net_conn_init(struct net_conn *c)
+{
+    memset(c, 0, sizeof *c);
+    c->sock = INVALID_SOCKET;
+    c->event = WSA_INVALID_EVENT;
+}
+
+static int resolve(const struct config_endpoint *ep, struct sockaddr_in *sa, char *err, size_t cap)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    char port[8];
+    snprintf(port, sizeof port, "%u", (unsigned)ep->port);
+    int rc = getaddrinfo(ep->host, port, &hints, &res);
+    if (rc != 0 || !res) {
+        char what[128];
+        snprintf(what, sizeof what, "cannot resolve '%s'", ep->host);
+        sock_error(err, cap, what, rc);
+        return -1;
+    }
+    memcpy(sa, res->ai_addr, sizeof *sa);
+    freeaddrinfo(res);
+    return 0;
+}
+
+SOCKET net_listen(const struct config_endpoint *ep, WSAEVENT *event, char *err, size_t cap)
+{
+    struct sockaddr_in sa;
+    if (resolve(ep, &sa, err, cap) != 0)
+        return INVALID_SOCKET;
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (s == INVALID_SOCKET) {
+        sock_error(err, cap, "cannot create a socket", WSAGetLastError());
+        return INVALID_SOCKET;
+    }
+    /* Refuse to share the port with another process: two coordinators on one
+     * port would split the pair between them. */
+    BOOL on = TRUE;
+    setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&on, sizeof on);
+    char what[128];
+    snprintf(what, sizeof what, "cannot listen on %s:%u", ep->host, (unsigned)ep->port);
+    if (bind(s, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(s, 16) != 0) {
+        sock_error(err, cap, what, WSAGetLastError());
+        closesocket(s);
+        return INVALID_SOCKET;
+    }
+    *event = WSACreateEvent();
+    if (*event == WSA_INVALID_EVENT || WSAEventSelect(s, *event, FD_ACCEPT) != 0) {
+        sock_error(err, cap, what, WSAGetLastError());
+        closesocket(s);
+        return INVALID_SOCKET;
+    }
+    return s;
+}
+
+static int arm(struct net_conn *c, long mask, char *err, size_t cap)
+{
+    c->event = WSACreateEvent();
+    if (c->event == WSA_INVALID_EVENT || WSAEventSelect(c->sock, c->event, mask) != 0) {
+        sock_error(err, cap, "cannot watch the socket", WSAGetLastError());
+        net_close(c);
+        return -1;
+    }
+    BOOL nodelay = TRUE; /* small messages, latency matters */
+    setsockopt(c->sock, IPPROTO_TCP, TCP_NODELAY, (const char *)&nodelay, sizeof nodelay);
+    return 0;
+}
+
+int net_accept(SOCKET listener, struct net_conn *c, uint32_t id, char *err, size_t cap)
+{
+    net_conn_init(c);
+    struct sockaddr_in sa;
+    int len = sizeof sa;
+    c->sock = accept(listener, (struct sockaddr *)&sa, &len);
+    if (c->sock == INVALID_SOCKET) {
+        int e = WSAGetLastError();
+        if (e == WSAEWOULDBLOCK)
+            return 1; /* nothing more to accept */
+        sock_error(err, cap, "accept failed", e);
+        return -1;
+    }
+    c->id = id;
+    char ip[32] = "?";
+    inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
+    snprintf(c->peer, sizeof c->peer, "%s:%u", ip, (unsigned)ntohs(sa.sin_port));
+    return arm(c, FD_READ | FD_WRITE | FD_CLOSE, err, cap);
+}
+
+int net_connect(const struct config_endpoint *ep, struct net_conn *c, uint32_t id, char *err,
+                size_t cap)
+{
+    net_conn_init(c);
+    struct sockaddr_in sa;
+    if (resolve(ep, &sa, err, cap) != 0)
+        return -1;
+    c->sock = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (c->sock == INVALID_SOCKET) {
+        sock_error(err, cap, "cannot create a socket", WSAGetLastError());
+        return -1;
+    }
+    c->id = id;
+    snprintf(c->peer, sizeof c->peer, "%s:%u", ep->host, (unsigned)ep->port);
+    if (arm(c, FD_CONNECT | FD_READ | FD_WRITE | FD_CLOSE, err, cap) != 0)
+        return -1;
+    c->connecting = 1;
+    if (connect(c->sock, (struct sockaddr *)&sa, sizeof sa) != 0 &&
+        WSAGetLastError() != WSAEWOULDBLOCK) {
+        sock_error(err, cap, "connect failed", WSAGetLastError());
+        net_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+static int flush(struct net_conn *c, char *err, size_t cap)
+{
+    while (c->out_len > 0) {
+        int n = send(c->sock, (const char *)c->out, (int)c->out_len, 0);
+        if (n == SOCKET_ERROR) {
+            if (WSAGetLastError() == WSAEWOULDBLOCK)
+                return 0; /* FD_WRITE will call us again */
+            sock_error(err, cap, "send failed", WSAGetLastError());
+            return -1;
+        }
+        memmove(c->out, c->out + n, c->out_len - (size_t)n);
+        c->out_len -= (size_t)n;
+    }
+    return 0;
+}
+
+int net_send(struct net_conn *c, const struct wire_msg *msg, char *err, size_t cap)
+{
+    if (c->sock == INVALID_SOCKET || c->connecting) {
+        snprintf(err, cap, "not connected");
+        return -1;
+    }
+    size_t len = 0;
+    int rc = wire_encode(msg, c->out + c->out_len, sizeof c->out - c->out_len, &len);
+    if (rc != WIRE_OK) {
+        /* A full queue means the peer stopped reading for seconds: treat it
+         * as gone rather than buffering without bound. */
+        snprintf(err, cap, "cannot queue %s: %s", wire_type_name(msg->type),
+                 rc == WIRE_NO_SPACE ? "the peer is not reading" : wire_error_text(rc));
+        return -1;
+    }
+    c->out_len += len;
+    return flush(c, err, cap);
+}
+
+/* Decodes every whole frame in the input buffer. */
+static int drain_frames(struct net_conn *c, net_message_fn on_msg, void *ctx, char *err,
+                        size_t cap)
+{
+    size_t off = 0;
+    while (off < c->in_len) {
+        struct wire_msg m;
+        size_t used = 0;
+        int rc = wire_decode(c->in + off, c->in_len - off, &m, &used);
+        if (rc == WIRE_NEED_MORE)
+            break;
+        if (rc != WIRE_OK) {
+            snprintf(err, cap, "refused a message from %s: %s", c->peer, wire_error_text(rc));
+            return NET_CLOSED;
+        }
+        off += used;
+        if (on_msg(ctx, c, &m))
+            return NET_OK; /* the handler closed or replaced this connection */
+    }
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
+    return NET_OK;
+}
+
+static int read_all(struct net_conn *c, net_message_fn on_msg, void *ctx, char *err, size_t cap)
+{
+    for (;;) {
+        if (c->in_len == sizeof c->in) {
+            snprintf(err, cap, "%s sent an oversized frame", c->peer);
+            return NET_CLOSED;
+        }
+        int n = recv(c->sock, (char *)c->in + c->in_len, (int)(sizeof c->in - c->in_len), 0);
+        if (n == 0) {
+            snprintf(err, cap, "%s closed the connection", c->peer);
+            return NET_CLOSED;
+        }
+        if (n == SOCKET_ERROR) {
+            int e = WSAGetLastError();
+            if (e == WSAEWOULDBLOCK)
+                return NET_OK;
+            sock_error(err, cap, "receive failed", e);
+            return NET_CLOSED;
+        }
+        c->in_len += (size_t)n;
+        uint32_t id = c->id;
+        if (drain_frames(c, on_msg, ctx, err, cap) != NET_OK)
+            return NET_CLOSED;
+        if (c->sock == INVALID_SOCKET || c->id != id)
+            return NET_OK;
+    }
+}
+
+int net_service(struct net_conn *c, net_connected_fn on_connected, net_message_fn on_msg,
+                void *ctx, char *err, size_t cap)
+{
+    WSANETWORKEVENTS ne;
+    if (WSAEnumNetworkEvents(c->sock, c->event, &ne) != 0) {
+        sock_error(err, cap, "socket wait failed", WSAGetLastError());
+        return NET_CLOSED;
+    }
+    int result = NET_OK;
+    if (ne.lNetworkEvents & FD_CONNECT) {
+        if (ne.iErrorCode[FD_CONNECT_BIT] != 0) {
+            char what[96];
+            snprintf(what, sizeof what, "cannot connect to %s", c->peer);
+            sock_error(err, cap, what, ne.iErrorCode[FD_CONNECT_BIT]);
+            return NET_CLOSED;
+        }
+        c->connecting = 0;
+        result = NET_CONNECTED;
+        uint32_t id = c->id;
+        /* The caller speaks first (HELLO) before any reply is read. */
+        if (on_connected && on_connected(ctx, c))
+            return NET_OK;
+        if (c->sock == INVALID_SOCKET || c->id != id)
+            return NET_OK;
+    }
+    if (ne.lNetworkEvents & FD_WRITE) {
+        if (flush(c, err, cap) != 0)
+            return NET_CLOSED;
+    }
+    if (ne.lNetworkEvents & (FD_READ | FD_CLOSE)) {
+        if (read_all(c, on_msg, ctx, err, cap) != NET_OK)
+            return NET_CLOSED;
+        if ((ne.lNetworkEvents & FD_CLOSE) && c->sock != INVALID_SOCKET) {
+            snprintf(err, cap, "%s closed the connection", c->peer);
+            return NET_CLOSED;
+        }
+    }
+    return result;
+}
+
+void net_close(struct net_conn *c)
+{
+    if (c->sock != INVALID_SOCKET)
+        closesocket(c->sock);
+    if (c->event != WSA_INVALID_EVENT)
+        WSACloseEvent(c->event);
+    c->sock = INVALID_SOCKET;
+    c->event = WSA_INVALID_EVENT;
+    c->in_len = c->out_len = 0;
+    c->connecting = 0;
+}

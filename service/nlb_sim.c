@@ -1,0 +1,101 @@
+/* nlb_sim.c - the simulated NLB: one file per host and port rule,
+ *   <sim_dir>\<node>_<vip>_<port>.state
+ * holding one word: enabled, disabled or draining. A missing file is a rule
+ * that does not exist yet, as NLB's PortState 0 ("not found"); the first
+ * command creates it. Writes replace the file atomically, so a test reading
+ * it never sees half a word. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <windows.h>
+
+#include "nlb.h"
+#include "winutil.h"
+
+#define SIM_PATH_MAX (CONFIG_PATH_MAX + 2 * MODEL_NAME_MAX + 16)
+
+struct nlb {
+    char path[SIM_PATH_MAX];
+    char description[SIM_PATH_MAX + 8];
+};
+
+struct nlb *nlb_open(const struct config *cfg, const char *node, char *err, size_t cap)
+{
+    if (strcmp(cfg->backend, "sim") != 0) {
+        snprintf(err, cap, "NLB backend '%s' is not available in this build", cfg->backend);
+        return NULL;
+    }
+    wchar_t wdir[MAX_PATH];
+    if (win_to_wide(cfg->sim_dir, wdir, MAX_PATH) != 0) {
+        snprintf(err, cap, "sim_dir '%s' is not a usable path", cfg->sim_dir);
+        return NULL;
+    }
+    DWORD attr = GetFileAttributesW(wdir);
+    if (attr == INVALID_FILE_ATTRIBUTES && !CreateDirectoryW(wdir, NULL)) {
+        char why[256];
+        snprintf(err, cap, "cannot create sim_dir '%s': %s", cfg->sim_dir,
+                 win_error_text(GetLastError(), why, sizeof why));
+        return NULL;
+    }
+    struct nlb *nlb = calloc(1, sizeof *nlb);
+    if (!nlb) {
+        snprintf(err, cap, "out of memory");
+        return NULL;
+    }
+    snprintf(nlb->path, sizeof nlb->path, "%s\\%s_%s_%u.state", cfg->sim_dir, node, cfg->vip,
+             (unsigned)cfg->port);
+    snprintf(nlb->description, sizeof nlb->description, "sim %s", nlb->path);
+    return nlb;
+}
+
+void nlb_close(struct nlb *nlb) { free(nlb); }
+
+const char *nlb_describe(const struct nlb *nlb) { return nlb->description; }
+
+int nlb_set(struct nlb *nlb, uint8_t state, char *err, size_t cap)
+{
+    if (state != MODEL_PORT_ENABLED && state != MODEL_PORT_DISABLED &&
+        state != MODEL_PORT_DRAINING) {
+        snprintf(err, cap, "internal: cannot set port state %u", state);
+        return -1;
+    }
+    char line[16];
+    int n = snprintf(line, sizeof line, "%s\n", model_port_name(state));
+    DWORD rc = win_write_file_atomic(nlb->path, line, (size_t)n);
+    if (rc != ERROR_SUCCESS) {
+        char why[256];
+        snprintf(err, cap, "cannot write %s: %s", nlb->path, win_error_text(rc, why, sizeof why));
+        return -1;
+    }
+    return 0;
+}
+
+int nlb_query(struct nlb *nlb, uint8_t *state, char *err, size_t cap)
+{
+    size_t len = 0;
+    DWORD rc = 0;
+    char *text = win_read_file(nlb->path, 64, &len, &rc);
+    *state = MODEL_PORT_UNKNOWN;
+    if (!text) {
+        char why[256];
+        if (rc == ERROR_FILE_NOT_FOUND)
+            snprintf(err, cap, "no port rule yet (%s does not exist)", nlb->path);
+        else
+            snprintf(err, cap, "cannot read %s: %s", nlb->path, win_error_text(rc, why, sizeof why));
+        return -1;
+    }
+    static const uint8_t states[] = {MODEL_PORT_ENABLED, MODEL_PORT_DISABLED, MODEL_PORT_DRAINING};
+    for (size_t i = 0; i < sizeof states; i++) {
+        const char *word = model_port_name(states[i]);
+        size_t wl = strlen(word);
+        if (strncmp(text, word, wl) == 0 && (text[wl] == '\0' || text[wl] == '\r' || text[wl] == '\n'))
+            *state = states[i];
+    }
+    free(text);
+    if (*state == MODEL_PORT_UNKNOWN) {
+        snprintf(err, cap, "%s holds no port state (expected enabled, disabled or draining)",
+                 nlb->path);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,851 @@
+/* test_config.c - config_parse: accepted forms, defaults, every error class
+ * with its message, and the shipped example file. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define FILE_NAME "t.ini"
+
+/* A complete, valid agent config; tests append to it or replace parts. */
+#define AGENT_TEXT                                                              \
+    "[nlbctld]\n"                                                               \
+    "role = agent\n"                                                            \
+    "[agent]\n"                                                                 \
+    "node = web1\n"                                                             \
+    "coordinator = 192.0.2.5:7400\n"                                            \
+    "[nlb]\n"                                                                   \
+    "vip = 192.0.2.10\n"                                                        \
+    "port = 5060\n"                                                             \
+    "sim_dir = C:\\ProgramData\\nlbctl\\sim\n"
+
+#define COORDINATOR_TEXT                                                        \
+    "[nlbctld]\n"                                                               \
+    "role = coordinator\n"                                                      \
+    "[pair]\n"                                                                  \
+    "node1 = web1\n"                                                            \
+    "node2 = web2\n"
+
+static int parse_text(const char *text, size_t len, struct config *cfg, char *err)
+{
+    return config_parse(FILE_NAME, text, len, cfg, err, CONFIG_ERROR_MAX);
+}
+
+#define PARSE_OK(text, cfg)                                                     \
+    do {                                                                        \
+        char e_[CONFIG_ERROR_MAX];                                              \
+        int rc_ = parse_text((text), strlen(text), (cfg), e_);                  \
+        ck_assert_msg(rc_ == 0, "expected success, got: %s", e_);               \
+    } while (0)
+
+/* The error must start with `prefix` (file, line, section, key) and
+ * contain `detail` (what is wrong and what is allowed). */
+#define EXPECT_ERR_LEN(text, len, prefix, detail)                               \
+    do {                                                                        \
+        char e_[CONFIG_ERROR_MAX];                                              \
+        struct config c_;                                                       \
+        int rc_ = parse_text((text), (len), &c_, e_);                           \
+        ck_assert_msg(rc_ == -1, "expected an error starting '%s'", (prefix));  \
+        ck_assert_msg(strncmp(e_, (prefix), strlen(prefix)) == 0,              \
+                      "message '%s' does not start with '%s'", e_, (prefix));   \
+        ck_assert_msg(strstr(e_, (detail)) != NULL,                             \
+                      "message '%s' does not contain '%s'", e_, (detail));      \
+        ck_assert_msg(strchr(e_, '\n') == NULL, "message has a newline: %s", e_);\
+    } while (0)
+
+#define EXPECT_ERR(text, prefix, detail) EXPECT_ERR_LEN(text, strlen(text), prefix, detail)
+
+/* ---- accepted configs --------------------------------------------------- */
+
+START_TEST(valid_agent)
+{
+    struct config c;
+    PARSE_OK("[nlbctld]\n"
+             "role = agent\n"
+             "pipe = nlbctld-test_1.x\n"
+             "state_dir = C:\\ProgramData\\nlbctl\\state\n"
+             "log_file = D:\\logs\\nlbctld.log\n"
+             "[pair]\n"
+             "name = sip\n"
+             "node1 = web1\n"
+             "node2 = web2\n"
+             "preferred = web2\n"
+             "[agent]\n"
+             "node = web2\n"
+             "coordinator = witness.example.com:7401\n"
+             "[nlb]\n"
+             "backend = sim\n"
+             "vip = 192.0.2.10\n"
+             "port = 5060\n"
+             "sim_dir = C:\\ProgramData\\nlbctl\\sim\n"
+             "[timing]\n"
+             "heartbeat_ms = 250\n"
+             "reconcile_ms = 10000\n"
+             "reconnect_ms = 2000\n",
+             &c);
+    ck_assert_int_eq(c.role, MODEL_ROLE_AGENT);
+    ck_assert_str_eq(c.pipe, "nlbctld-test_1.x");
+    ck_assert_str_eq(c.state_dir, "C:\\ProgramData\\nlbctl\\state");
+    ck_assert_str_eq(c.log_file, "D:\\logs\\nlbctld.log");
+    ck_assert_str_eq(c.pair, "sip");
+    ck_assert_str_eq(c.node1, "web1");
+    ck_assert_str_eq(c.node2, "web2");
+    ck_assert_str_eq(c.preferred, "web2");
+    ck_assert_str_eq(c.node, "web2");
+    ck_assert_str_eq(c.coordinator.host, "witness.example.com");
+    ck_assert_uint_eq(c.coordinator.port, 7401);
+    ck_assert_str_eq(c.backend, "sim");
+    ck_assert_str_eq(c.vip, "192.0.2.10");
+    ck_assert_uint_eq(c.port, 5060);
+    ck_assert_str_eq(c.sim_dir, "C:\\ProgramData\\nlbctl\\sim");
+    ck_assert_uint_eq(c.heartbeat_ms, 250);
+    ck_assert_uint_eq(c.reconcile_ms, 10000);
+    ck_assert_uint_eq(c.reconnect_ms, 2000);
+}
+END_TEST
+
+START_TEST(valid_agent_without_pair)
+{
+    struct config c;
+    PARSE_OK(AGENT_TEXT, &c);
+    ck_assert_int_eq(c.role, MODEL_ROLE_AGENT);
+    ck_assert_str_eq(c.node, "web1");
+    ck_assert_str_eq(c.coordinator.host, "192.0.2.5");
+    ck_assert_uint_eq(c.coordinator.port, 7400);
+    ck_assert_str_eq(c.node1, "");
+    ck_assert_str_eq(c.node2, "");
+    ck_assert_str_eq(c.preferred, "");
+}
+END_TEST
+
+START_TEST(valid_coordinator)
+{
+    struct config c;
+    PARSE_OK(COORDINATOR_TEXT
+             "name = pbx\n"
+             "preferred = web2\n"
+             "[coordinator]\n"
+             "listen = 192.0.2.5:7500\n"
+             "election_wait_ms = 0\n"
+             "switchover_timeout_ms = 600000\n",
+             &c);
+    ck_assert_int_eq(c.role, MODEL_ROLE_COORDINATOR);
+    ck_assert_str_eq(c.pair, "pbx");
+    ck_assert_str_eq(c.node1, "web1");
+    ck_assert_str_eq(c.node2, "web2");
+    ck_assert_str_eq(c.preferred, "web2");
+    ck_assert_str_eq(c.listen.host, "192.0.2.5");
+    ck_assert_uint_eq(c.listen.port, 7500);
+    ck_assert_uint_eq(c.election_wait_ms, 0);
+    ck_assert_uint_eq(c.switchover_timeout_ms, 600000);
+    /* An agent's keys are not needed by a coordinator. */
+    ck_assert_str_eq(c.node, "");
+    ck_assert_str_eq(c.vip, "");
+    ck_assert_uint_eq(c.port, 0);
+}
+END_TEST
+
+static void assert_defaults_except_required(const struct config *c)
+{
+    ck_assert_str_eq(c->pipe, "nlbctld");
+    ck_assert_str_eq(c->state_dir, "");
+    ck_assert_str_eq(c->log_file, "");
+    ck_assert_str_eq(c->pair, "pair");
+    ck_assert_str_eq(c->listen.host, "0.0.0.0");
+    ck_assert_uint_eq(c->listen.port, 7400);
+    ck_assert_uint_eq(c->election_wait_ms, 3000);
+    ck_assert_uint_eq(c->switchover_timeout_ms, 15000);
+    ck_assert_str_eq(c->backend, "sim");
+    ck_assert_uint_eq(c->heartbeat_ms, 500);
+    ck_assert_uint_eq(c->reconcile_ms, 5000);
+    ck_assert_uint_eq(c->reconnect_ms, 1000);
+}
+
+START_TEST(defaults)
+{
+    struct config c;
+
+    memset(&c, 0x5a, sizeof c);
+    config_defaults(&c);
+    ck_assert_int_eq(c.role, 0);
+    ck_assert_str_eq(c.node1, "");
+    ck_assert_str_eq(c.preferred, "");
+    ck_assert_str_eq(c.node, "");
+    ck_assert_str_eq(c.coordinator.host, "");
+    ck_assert_uint_eq(c.coordinator.port, 0);
+    ck_assert_str_eq(c.vip, "");
+    ck_assert_uint_eq(c.port, 0);
+    ck_assert_str_eq(c.sim_dir, "");
+    assert_defaults_except_required(&c);
+
+    /* config_parse starts from the defaults, whatever was in cfg. */
+    memset(&c, 0x5a, sizeof c);
+    PARSE_OK(COORDINATOR_TEXT, &c);
+    assert_defaults_except_required(&c);
+    ck_assert_str_eq(c.preferred, "web1"); /* defaults to node1 */
+
+    memset(&c, 0x5a, sizeof c);
+    PARSE_OK(AGENT_TEXT, &c);
+    assert_defaults_except_required(&c);
+}
+END_TEST
+
+START_TEST(syntax_forms)
+{
+    /* BOM, CRLF, both comment marks (indented too), tabs, blank lines,
+     * quotes, spaces inside brackets, odd case in names, no final newline. */
+    static const char text[] =
+        "\xEF\xBB\xBF; written by Notepad\r\n"
+        "\r\n"
+        "   # indented comment\r\n"
+        "\t;another = not a key\r\n"
+        "[ NLBCTLD ]\r\n"
+        "\tRole\t=\tAgent  \r\n"
+        "PIPE=\"my.pipe\"\r\n"
+        "state_dir = \" C:\\Program Files\\nlbctl \"\r\n"
+        "[Agent]\r\n"
+        "Node = WEB1\r\n"
+        "coordinator=\"witness:7400\"\r\n"
+        "   \t   \r\n"
+        "[NLB]\r\n"
+        "backend = SIM\r\n"
+        "vip = 192.0.2.10\r\n"
+        "port = \"05060\"\r\n"
+        "sim_dir = C:\\sim dir\\with = sign";
+    struct config c;
+
+    PARSE_OK(text, &c);
+    ck_assert_int_eq(c.role, MODEL_ROLE_AGENT);
+    ck_assert_str_eq(c.pipe, "my.pipe");
+    ck_assert_str_eq(c.state_dir, " C:\\Program Files\\nlbctl ");
+    ck_assert_str_eq(c.node, "WEB1");
+    ck_assert_str_eq(c.coordinator.host, "witness");
+    ck_assert_str_eq(c.backend, "sim");
+    ck_assert_uint_eq(c.port, 5060);
+    /* Only the first '=' splits; the rest belongs to the value. */
+    ck_assert_str_eq(c.sim_dir, "C:\\sim dir\\with = sign");
+}
+END_TEST
+
+START_TEST(line_numbers_with_crlf_and_bom)
+{
+    /* The BOM must not shift the count, and CRLF is one line ending. */
+    EXPECT_ERR("\xEF\xBB\xBF[nlbctld]\r\nrole = agent\r\n\r\n[nlb]\r\nport = abc\r\n",
+               FILE_NAME ":5: [nlb] port: ", "'abc' is not a number from 1 to 65535");
+}
+END_TEST
+
+/* ---- line-level errors -------------------------------------------------- */
+
+static char *make_line(size_t n, const char *head, char fill)
+{
+    size_t hn = strlen(head);
+    char *s = malloc(n + 64);
+
+    ck_assert_ptr_nonnull(s);
+    memcpy(s, head, hn);
+    memset(s + hn, fill, n - hn);
+    s[n] = '\0';
+    return s;
+}
+
+START_TEST(err_line_too_long)
+{
+    char text[4096];
+    char *line = make_line(1024, ";", 'x');
+
+    /* 1024 bytes is the limit, with either line ending. */
+    snprintf(text, sizeof text, "%s\n%s\r\n" AGENT_TEXT, line, line);
+    PARSE_OK(text, &(struct config){ 0 });
+    free(line);
+
+    line = make_line(1025, ";", 'x');
+    snprintf(text, sizeof text, "[nlbctld]\nrole = agent\n%s\n", line);
+    EXPECT_ERR(text, FILE_NAME ":3: [nlbctld]: ", "1025 bytes long; at most 1024");
+    free(line);
+
+    /* A long value line is refused for its length, not its value. */
+    line = make_line(2000, "sim_dir = C:\\", 'd');
+    snprintf(text, sizeof text, "[nlb]\n%s", line);
+    EXPECT_ERR(text, FILE_NAME ":2: [nlb]: ", "2000 bytes long; at most 1024");
+    free(line);
+}
+END_TEST
+
+START_TEST(err_malformed_line)
+{
+    EXPECT_ERR("[nlbctld]\nrole = agent\nrole agent\n", FILE_NAME ":3: [nlbctld]: ",
+               "'role agent' is not a [section], a comment (; or #) or key = value");
+    EXPECT_ERR("just words\n", FILE_NAME ":1: ", "is not a [section]");
+    EXPECT_ERR("[nlbctld]\n= agent\n", FILE_NAME ":2: [nlbctld]: ", "no key before it");
+    EXPECT_ERR("; c\n[nlb\n", FILE_NAME ":2: ", "no closing ']'");
+    EXPECT_ERR("[nlb] ; comment\n", FILE_NAME ":1: ", "text after ']'");
+    EXPECT_ERR("[]\n", FILE_NAME ":1: []: ", "unknown section");
+    /* A comment after a value is part of the value, so it fails there. */
+    EXPECT_ERR("[nlb]\nport = 5060 ; sip\n", FILE_NAME ":2: [nlb] port: ",
+               "'5060 ; sip' is not a number from 1 to 65535");
+    /* Control characters in a bad line are not copied into the message. */
+    EXPECT_ERR("[nlb]\nbad\x01line\n", FILE_NAME ":2: [nlb]: ", "'bad?line'");
+}
+END_TEST
+
+START_TEST(err_key_outside_section)
+{
+    EXPECT_ERR("; a comment\nrole = agent\n[nlbctld]\n", FILE_NAME ":2: role: ",
+               "key outside any section; put it under [nlbctld]");
+    EXPECT_ERR("vip = 192.0.2.1\n", FILE_NAME ":1: vip: ", "put it under [nlb]");
+    EXPECT_ERR("colour = blue\n", FILE_NAME ":1: colour: ", "key outside any section");
+}
+END_TEST
+
+START_TEST(err_unknown_section)
+{
+    EXPECT_ERR("[nlbctld]\nrole = agent\n[nbl]\nport = 5060\n", FILE_NAME ":3: [nbl]: ",
+               "unknown section; use [nlbctld], [pair], [agent], [coordinator], [nlb] or "
+               "[timing]");
+}
+END_TEST
+
+START_TEST(err_unknown_key)
+{
+    EXPECT_ERR("[nlbctld]\nrole = agent\n[nlb]\nprot = 5060\n", FILE_NAME ":4: [nlb] prot: ",
+               "unknown key; [nlb] takes backend, vip, port or sim_dir");
+    /* A key known in another section is still unknown here. */
+    EXPECT_ERR("[agent]\nvip = 192.0.2.1\n", FILE_NAME ":2: [agent] vip: ",
+               "[agent] takes node or coordinator");
+    EXPECT_ERR("[timing]\nheartbeat = 5\n", FILE_NAME ":2: [timing] heartbeat: ",
+               "heartbeat_ms, reconcile_ms or reconnect_ms");
+}
+END_TEST
+
+START_TEST(err_duplicate_key)
+{
+    EXPECT_ERR("[nlbctld]\nrole = agent\n[nlb]\nport = 5060\nPort = 5061\n",
+               FILE_NAME ":5: [nlb] port: ", "set twice (first on line 4)");
+    /* Reopening a section does not make a fresh copy of its keys. */
+    EXPECT_ERR("[nlb]\nvip = 192.0.2.1\n[timing]\n[nlb]\nvip = 192.0.2.1\n",
+               FILE_NAME ":5: [nlb] vip: ", "set twice (first on line 2)");
+    /* A reopened section may add other keys. */
+    PARSE_OK("[nlb]\nvip = 192.0.2.10\n[nlbctld]\nrole = agent\n[nlb]\nport = 1\n"
+             "sim_dir = x\n[agent]\nnode = a\ncoordinator = h:1\n",
+             &(struct config){ 0 });
+}
+END_TEST
+
+static void expect_length_limit(const char *section, const char *key, size_t max,
+                                const char *fill_head)
+{
+    char text[1024], prefix[64], detail[64];
+    char *ok = make_line(max, fill_head, 'a');
+    char *bad = make_line(max + 1, fill_head, 'a');
+
+    snprintf(text, sizeof text, COORDINATOR_TEXT "[%s]\n%s = %s\n", section, key, ok);
+    PARSE_OK(text, &(struct config){ 0 });
+    /* The limit applies after the quotes are removed. */
+    snprintf(text, sizeof text, COORDINATOR_TEXT "[%s]\n%s = \"%s\"\n", section, key, ok);
+    PARSE_OK(text, &(struct config){ 0 });
+
+    snprintf(text, sizeof text, "[%s]\n%s = %s\n", section, key, bad);
+    snprintf(prefix, sizeof prefix, FILE_NAME ":2: [%s] %s: ", section, key);
+    snprintf(detail, sizeof detail, "is %lu bytes long; at most %lu allowed",
+             (unsigned long)(max + 1), (unsigned long)max);
+    EXPECT_ERR(text, prefix, detail);
+    free(ok);
+    free(bad);
+}
+
+START_TEST(err_value_too_long)
+{
+    char text[512], *host;
+    struct config c;
+
+    expect_length_limit("nlbctld", "pipe", 63, "p");
+    expect_length_limit("pair", "name", 63, "n");
+    expect_length_limit("agent", "node", 63, "n");
+    expect_length_limit("nlbctld", "state_dir", 259, "C:\\");
+    expect_length_limit("nlbctld", "log_file", 259, "C:\\");
+    expect_length_limit("nlb", "sim_dir", 259, "C:\\");
+
+    /* The host of host:port has its own limit. */
+    host = make_line(63, "h", 'h');
+    snprintf(text, sizeof text, COORDINATOR_TEXT "[coordinator]\nlisten = %s:7400\n", host);
+    PARSE_OK(text, &c);
+    ck_assert_str_eq(c.listen.host, host);
+    free(host);
+    host = make_line(64, "h", 'h');
+    snprintf(text, sizeof text, "[agent]\ncoordinator = %s:7400\n", host);
+    EXPECT_ERR(text, FILE_NAME ":2: [agent] coordinator: ", "longer than 63 bytes");
+    free(host);
+}
+END_TEST
+
+/* ---- value errors ------------------------------------------------------- */
+
+struct bad_value {
+    const char *section, *key, *value, *detail;
+};
+
+static const struct bad_value bad_values[] = {
+    { "nlbctld", "role", "witness", "'witness' is not a role; use agent or coordinator" },
+    { "nlbctld", "role", "", "'' is not a role" },
+    { "nlbctld", "pipe", "\\\\.\\pipe\\x", "is not a pipe name; use 1 to 63 letters, digits" },
+    { "nlbctld", "pipe", "", "is empty; give a pipe name of 1 to 63" },
+    { "nlbctld", "pipe", "a b", "'a b' is not a pipe name" },
+    { "nlbctld", "state_dir", "", "is empty; give a path of 1 to 259 bytes" },
+    { "nlbctld", "state_dir", "\"\"", "is empty" },
+    { "nlbctld", "log_file", "C:\\a\tb.log", "'C:\\a?b.log' holds a control character (byte 9)" },
+    { "nlbctld", "log_file", "\"C:\\x", "opening '\"' has no closing '\"'" },
+    { "nlbctld", "log_file", "\"", "opening '\"' has no closing '\"'" },
+    { "pair", "name", "my pair", "'my pair' is not a name; use 1 to 63 letters, digits, '-', '_' or '.'" },
+    { "pair", "node1", "web/1", "'web/1' is not a name" },
+    { "pair", "node2", "wéb", "is not a name" },
+    { "pair", "preferred", "", "is empty; give a name" },
+    { "agent", "node", "web:1", "is not a name" },
+    { "agent", "coordinator", "192.0.2.5", "no ':' before the port; expected host:port, e.g. 192.0.2.5:7400" },
+    { "agent", "coordinator", "192.0.2.5:", "port is not a number from 1 to 65535" },
+    { "agent", "coordinator", "192.0.2.5:0", "port is not a number from 1 to 65535" },
+    { "agent", "coordinator", "192.0.2.5:65536", "port is not a number from 1 to 65535" },
+    { "agent", "coordinator", "192.0.2.5:99999999999999999999", "port is not a number" },
+    { "agent", "coordinator", ":7400", "host is empty" },
+    { "agent", "coordinator", "192.0.2.256:7400", "not an IPv4 address" },
+    { "agent", "coordinator", "192.0.2:7400", "not an IPv4 address" },
+    { "agent", "coordinator", "wit_ness:7400", "only letters, digits, '-' and '.'" },
+    { "agent", "coordinator", "[::1]:7400", "only letters, digits, '-' and '.'" },
+    { "agent", "coordinator", "a..b:7400", "empty part between dots" },
+    { "agent", "coordinator", "-a.b:7400", "starts or ends with '-'" },
+    { "agent", "coordinator", "a.b.:7400", "ends with '.'" },
+    { "agent", "coordinator", "0.0.0.0:7400", "0.0.0.0 means every local address" },
+    { "coordinator", "listen", "0.0.0.0", "expected host:port, e.g. 192.0.2.5:7400" },
+    { "coordinator", "listen", "0.0.0.0:x", "port is not a number" },
+    { "nlb", "backend", "wmi", "'wmi' is not a backend this version has; must be sim" },
+    { "nlb", "backend", "exec", "must be sim" },
+    { "nlb", "vip", "192.0.2.10:5060", "is not an IPv4 address" },
+    { "nlb", "port", "http", "'http' is not a number from 1 to 65535" },
+    { "nlb", "sim_dir", "", "is empty; give a path" },
+};
+
+START_TEST(err_bad_values)
+{
+    size_t i;
+    for (i = 0; i < sizeof bad_values / sizeof bad_values[0]; i++) {
+        const struct bad_value *b = &bad_values[i];
+        char text[512], prefix[128];
+        snprintf(text, sizeof text, "; line 1\n[%s]\n%s = %s\n", b->section, b->key, b->value);
+        snprintf(prefix, sizeof prefix, FILE_NAME ":3: [%s] %s: ", b->section, b->key);
+        EXPECT_ERR(text, prefix, b->detail);
+    }
+}
+END_TEST
+
+START_TEST(good_endpoints)
+{
+    static const char *const hosts[] = { "witness", "w-1.corp.example", "192.0.2.5",
+                                         "0.0.0.1", "a", "x1" };
+    size_t i;
+    for (i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+        char text[512];
+        struct config c;
+        snprintf(text, sizeof text, COORDINATOR_TEXT "[coordinator]\nlisten = %s:65535\n",
+                 hosts[i]);
+        PARSE_OK(text, &c);
+        ck_assert_str_eq(c.listen.host, hosts[i]);
+        ck_assert_uint_eq(c.listen.port, 65535);
+    }
+}
+END_TEST
+
+START_TEST(err_bad_ipv4)
+{
+    static const char *const bad[] = {
+        "192.0.2", "192.0.2.1.5", "256.0.2.1", "192.0.2.300", "1.2.3.-4", "+1.2.3.4",
+        "01.2.3.4", "192.0.2.010", "a.b.c.d", "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4 5",
+        "1.2.3.1000", "1.2.3.99999999999999999999", "localhost", "",
+    };
+    static const char *const good[] = { "0.0.0.0", "255.255.255.255", "192.0.2.10",
+                                        "10.0.0.1" };
+    size_t i;
+
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256], detail[128];
+        snprintf(text, sizeof text, "[nlbctld]\nrole = agent\n[nlb]\nvip = %s\n", bad[i]);
+        snprintf(detail, sizeof detail, "'%s' is not an IPv4 address; expected four numbers "
+                 "from 0 to 255 separated by dots", bad[i]);
+        EXPECT_ERR(text, FILE_NAME ":4: [nlb] vip: ", detail);
+    }
+    for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char text[512];
+        struct config c;
+        snprintf(text, sizeof text, "[nlbctld]\nrole = agent\n[agent]\nnode = a\n"
+                 "coordinator = h:1\n[nlb]\nport = 1\nsim_dir = s\nvip = %s\n", good[i]);
+        PARSE_OK(text, &c);
+        ck_assert_str_eq(c.vip, good[i]);
+    }
+}
+END_TEST
+
+struct range {
+    const char *section, *key;
+    unsigned long min, max;
+};
+
+static const struct range ranges[] = {
+    { "coordinator", "election_wait_ms", 0, 600000 },
+    { "coordinator", "switchover_timeout_ms", 1000, 600000 },
+    { "nlb", "port", 1, 65535 },
+    { "timing", "heartbeat_ms", 50, 60000 },
+    { "timing", "reconcile_ms", 100, 3600000 },
+    { "timing", "reconnect_ms", 50, 60000 },
+};
+
+static void expect_number_error(const struct range *r, const char *value)
+{
+    char text[256], prefix[96], detail[128];
+    snprintf(text, sizeof text, "[%s]\n%s = %s\n", r->section, r->key, value);
+    snprintf(prefix, sizeof prefix, FILE_NAME ":2: [%s] %s: ", r->section, r->key);
+    snprintf(detail, sizeof detail, "'%s' is not a number from %lu to %lu", value, r->min,
+             r->max);
+    EXPECT_ERR(text, prefix, detail);
+}
+
+static void expect_number_ok(const struct range *r, unsigned long v)
+{
+    char text[512];
+    struct config c;
+    unsigned long got;
+
+    snprintf(text, sizeof text, COORDINATOR_TEXT "[%s]\n%s = %lu\n", r->section, r->key, v);
+    PARSE_OK(text, &c);
+    if (strcmp(r->key, "election_wait_ms") == 0) got = c.election_wait_ms;
+    else if (strcmp(r->key, "switchover_timeout_ms") == 0) got = c.switchover_timeout_ms;
+    else if (strcmp(r->key, "port") == 0) got = c.port;
+    else if (strcmp(r->key, "heartbeat_ms") == 0) got = c.heartbeat_ms;
+    else if (strcmp(r->key, "reconcile_ms") == 0) got = c.reconcile_ms;
+    else got = c.reconnect_ms;
+    ck_assert_uint_eq(got, v);
+}
+
+START_TEST(err_number_range)
+{
+    static const char *const never[] = {
+        "99999999999999999999", "4294967296", "18446744073709551617", "-1", "+5", "5 0",
+        "0x10", "1e3", "1.5", "1,000", "", "ten",
+    };
+    size_t i, j;
+
+    for (i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        const struct range *r = &ranges[i];
+        char value[32];
+
+        expect_number_ok(r, r->min);
+        expect_number_ok(r, r->max);
+        snprintf(value, sizeof value, "%lu", r->max + 1);
+        expect_number_error(r, value);
+        if (r->min > 0) {
+            snprintf(value, sizeof value, "%lu", r->min - 1);
+            expect_number_error(r, value);
+        }
+        for (j = 0; j < sizeof never / sizeof never[0]; j++)
+            expect_number_error(r, never[j]);
+    }
+}
+END_TEST
+
+/* ---- errors found after reading ----------------------------------------- */
+
+START_TEST(err_missing_required)
+{
+    EXPECT_ERR("", FILE_NAME ": [nlbctld] role: ", "required; use agent or coordinator");
+    EXPECT_ERR("; nothing but a comment\n[nlbctld]\npipe = x\n",
+               FILE_NAME ": [nlbctld] role: ", "required");
+
+    EXPECT_ERR("[nlbctld]\nrole = agent\n[agent]\ncoordinator = h:1\n[nlb]\nvip = 192.0.2.1\n"
+               "port = 1\nsim_dir = s\n",
+               FILE_NAME ": [agent] node: ", "required when role = agent");
+    EXPECT_ERR("[nlbctld]\nrole = agent\n[agent]\nnode = a\n[nlb]\nvip = 192.0.2.1\n"
+               "port = 1\nsim_dir = s\n",
+               FILE_NAME ": [agent] coordinator: ",
+               "required when role = agent; expected host:port, e.g. 192.0.2.5:7400");
+    EXPECT_ERR("[nlbctld]\nrole = agent\n[agent]\nnode = a\ncoordinator = h:1\n[nlb]\n"
+               "port = 1\nsim_dir = s\n",
+               FILE_NAME ": [nlb] vip: ", "required when role = agent");
+    EXPECT_ERR("[nlbctld]\nrole = agent\n[agent]\nnode = a\ncoordinator = h:1\n[nlb]\n"
+               "vip = 192.0.2.1\nsim_dir = s\n",
+               FILE_NAME ": [nlb] port: ", "required when role = agent");
+    EXPECT_ERR("[nlbctld]\nrole = agent\n[agent]\nnode = a\ncoordinator = h:1\n[nlb]\n"
+               "vip = 192.0.2.1\nport = 1\n",
+               FILE_NAME ": [nlb] sim_dir: ", "required when role = agent and backend = sim");
+
+    EXPECT_ERR("[nlbctld]\nrole = coordinator\n", FILE_NAME ": [pair] node1: ",
+               "required when role = coordinator");
+    EXPECT_ERR("[nlbctld]\nrole = coordinator\n[pair]\nnode1 = a\n",
+               FILE_NAME ": [pair] node2: ", "required when role = coordinator");
+    EXPECT_ERR("[nlbctld]\nrole = coordinator\n[pair]\nnode2 = b\n",
+               FILE_NAME ": [pair] node1: ", "required when role = coordinator");
+}
+END_TEST
+
+START_TEST(err_cross_checks)
+{
+    EXPECT_ERR("[nlbctld]\nrole = coordinator\n[pair]\nnode1 = web1\nnode2 = web1\n",
+               FILE_NAME ": [pair] node2: ", "'web1' is node1 too; the two nodes must differ");
+    EXPECT_ERR("[nlbctld]\nrole = coordinator\n[pair]\nnode1 = web1\nnode2 = WEB1\n",
+               FILE_NAME ": [pair] node2: ", "must differ (and not only in case)");
+    EXPECT_ERR(COORDINATOR_TEXT "preferred = web3\n", FILE_NAME ": [pair] preferred: ",
+               "'web3' is neither node1 ('web1') nor node2 ('web2')");
+    /* Names are compared exactly. */
+    EXPECT_ERR(COORDINATOR_TEXT "preferred = WEB1\n", FILE_NAME ": [pair] preferred: ",
+               "is neither node1");
+
+    /* An agent that names the pair must be one of its nodes. */
+    EXPECT_ERR(AGENT_TEXT "[pair]\nnode1 = web2\nnode2 = web3\n", FILE_NAME ": [agent] node: ",
+               "'web1' is neither [pair] node1 ('web2') nor node2 ('web3')");
+    PARSE_OK(AGENT_TEXT "[pair]\nnode1 = web2\nnode2 = web1\n", &(struct config){ 0 });
+    /* ... and half a pair is a mistake, not an absent pair. */
+    EXPECT_ERR(AGENT_TEXT "[pair]\nnode1 = web1\n", FILE_NAME ": [pair] node2: ",
+               "required once [pair] names a node");
+    EXPECT_ERR(AGENT_TEXT "[pair]\npreferred = web1\n", FILE_NAME ": [pair] node1: ",
+               "required once [pair] names a node");
+    /* A pair name alone is fine for an agent. */
+    PARSE_OK(AGENT_TEXT "[pair]\nname = sip\n", &(struct config){ 0 });
+}
+END_TEST
+
+/* ---- the error buffer and the output ------------------------------------ */
+
+START_TEST(err_small_buffer)
+{
+    static const char text[] = "[nlb]\nport = abc\n";
+    char buf[64];
+    struct config c;
+    size_t i;
+
+    memset(buf, '#', sizeof buf);
+    ck_assert_int_eq(config_parse(FILE_NAME, text, strlen(text), &c, buf, 8), -1);
+    ck_assert_str_eq(buf, "t.ini:2");
+    for (i = 8; i < sizeof buf; i++)
+        ck_assert_int_eq(buf[i], '#');
+
+    memset(buf, '#', sizeof buf);
+    ck_assert_int_eq(config_parse(FILE_NAME, text, strlen(text), &c, buf, 1), -1);
+    ck_assert_int_eq(buf[0], '\0');
+    ck_assert_int_eq(buf[1], '#');
+
+    memset(buf, '#', sizeof buf);
+    ck_assert_int_eq(config_parse(FILE_NAME, text, strlen(text), &c, buf, 0), -1);
+    ck_assert_int_eq(buf[0], '#');
+    ck_assert_int_eq(config_parse(FILE_NAME, text, strlen(text), &c, NULL, 0), -1);
+
+    /* A message longer than CONFIG_ERROR_MAX is cut, still terminated. */
+    char file[700], big[CONFIG_ERROR_MAX + 16];
+    memset(file, 'f', sizeof file - 1);
+    file[sizeof file - 1] = '\0';
+    memset(big, '#', sizeof big);
+    ck_assert_int_eq(config_parse(file, text, strlen(text), &c, big, sizeof big), -1);
+    ck_assert_uint_eq(strlen(big), CONFIG_ERROR_MAX - 1);
+
+    /* A long bad value is shortened in the message. */
+    char line[300], err[CONFIG_ERROR_MAX];
+    char *nines = make_line(200, "9", '9');
+    snprintf(line, sizeof line, "[nlb]\nport = %s\n", nines);
+    free(nines);
+    ck_assert_int_eq(config_parse(FILE_NAME, line, strlen(line), &c, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "...' is not a number from 1 to 65535"));
+    ck_assert_uint_lt(strlen(err), 150);
+}
+END_TEST
+
+START_TEST(failure_leaves_cfg_alone)
+{
+    static const char text[] = AGENT_TEXT "[timing]\nheartbeat_ms = 1\n";
+    struct config c, before;
+    char err[CONFIG_ERROR_MAX];
+
+    memset(&c, 0x5a, sizeof c);
+    before = c;
+    ck_assert_int_eq(parse_text(text, strlen(text), &c, err), -1);
+    ck_assert_int_eq(memcmp(&c, &before, sizeof c), 0);
+
+    /* NULL text with no length is an empty file; with a length, an error. */
+    ck_assert_int_eq(parse_text(NULL, 0, &c, err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "[nlbctld] role: required"));
+    ck_assert_int_eq(parse_text(NULL, 5, &c, err), -1);
+    ck_assert_int_eq(memcmp(&c, &before, sizeof c), 0);
+}
+END_TEST
+
+START_TEST(embedded_nul)
+{
+    /* The text is a span, not a C string: a NUL inside is a bad byte. */
+    static const char text[] = "[nlbctld]\nrole = agent\n[agent]\nnode = a\0b\n";
+    EXPECT_ERR_LEN(text, sizeof text - 1, FILE_NAME ":4: [agent] node: ", "'a?b' is not a name");
+}
+END_TEST
+
+/* ---- the shipped example ------------------------------------------------ */
+
+static char *read_example(size_t *len)
+{
+    const char *path = NLBCTL_SOURCE_DIR "/nlbctld.example.ini";
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long size;
+
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    size = ftell(f);
+    ck_assert_int_ge(size, 0);
+    ck_assert_int_eq(fseek(f, 0, SEEK_SET), 0);
+    buf = malloc((size_t)size + 1);
+    ck_assert_ptr_nonnull(buf);
+    *len = fread(buf, 1, (size_t)size, f);
+    ck_assert_uint_eq(*len, (size_t)size);
+    fclose(f);
+    buf[*len] = '\0';
+    return buf;
+}
+
+START_TEST(example_file)
+{
+    size_t len;
+    char *text = read_example(&len);
+    char err[CONFIG_ERROR_MAX];
+    struct config c;
+
+    ck_assert_msg(config_parse("nlbctld.example.ini", text, len, &c, err, sizeof err) == 0,
+                  "nlbctld.example.ini does not load: %s", err);
+    ck_assert_int_eq(c.role, MODEL_ROLE_AGENT);
+    ck_assert_str_eq(c.backend, "sim");
+    ck_assert_str_eq(c.sim_dir, "C:\\ProgramData\\nlbctl\\sim");
+    ck_assert_str_eq(c.vip, "192.0.2.10");
+    ck_assert_ptr_nonnull(strstr(c.coordinator.host, "192.0.2."));
+    free(text);
+}
+END_TEST
+
+/* Every key must be explained: the example is the reference for admins. */
+START_TEST(example_documents_every_key)
+{
+    static const char *const keys[] = {
+        "role", "pipe", "state_dir", "log_file", "name", "node1", "node2", "preferred",
+        "node", "coordinator", "listen", "election_wait_ms", "switchover_timeout_ms",
+        "backend", "vip", "port", "sim_dir", "heartbeat_ms", "reconcile_ms", "reconnect_ms",
+    };
+    static const char *const sections[] = { "[nlbctld]", "[pair]", "[agent]",
+                                            "[coordinator]", "[nlb]", "[timing]" };
+    size_t len, i;
+    char *text = read_example(&len);
+
+    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char doc[64];
+        snprintf(doc, sizeof doc, "\n; %s:", keys[i]);
+        ck_assert_msg(strstr(text, doc) != NULL, "the example does not explain '%s'", keys[i]);
+    }
+    for (i = 0; i < sizeof sections / sizeof sections[0]; i++)
+        ck_assert_msg(strstr(text, sections[i]) != NULL, "the example lacks %s", sections[i]);
+    free(text);
+}
+END_TEST
+
+/* The commented-out settings are meant to be uncommented: they must be
+ * valid too, and the file must work as a coordinator's once switched. */
+START_TEST(example_commented_settings)
+{
+    size_t len, i, o = 0;
+    char *text = read_example(&len);
+    char *out = malloc(len + 32);
+    char err[CONFIG_ERROR_MAX];
+    struct config c;
+    int at_line_start = 1;
+
+    ck_assert_ptr_nonnull(out);
+    for (i = 0; i < len; i++) {
+        /* ";key = value" and ";[section]" (no space after ';') are settings;
+         * "; words" is prose and stays a comment. */
+        if (at_line_start && text[i] == ';' && i + 1 < len &&
+            (text[i + 1] == '[' || (text[i + 1] >= 'a' && text[i + 1] <= 'z')))
+            continue;
+        out[o++] = text[i];
+        at_line_start = text[i] == '\n';
+    }
+    ck_assert_msg(config_parse("uncommented.ini", out, o, &c, err, sizeof err) == 0,
+                  "the example's commented settings do not load: %s", err);
+    ck_assert_str_ne(c.state_dir, "");
+    ck_assert_str_ne(c.log_file, "");
+    ck_assert_str_eq(c.listen.host, "0.0.0.0");
+
+    /* Switched to the coordinator role, it still loads. */
+    char *role = strstr(out, "role = agent");
+    ck_assert_ptr_nonnull(role);
+    memmove(role + strlen("role = coordinator"), role + strlen("role = agent"),
+            o - (size_t)(role - out) - strlen("role = agent"));
+    memcpy(role, "role = coordinator", strlen("role = coordinator"));
+    o += strlen("role = coordinator") - strlen("role = agent");
+    ck_assert_msg(config_parse("coordinator.ini", out, o, &c, err, sizeof err) == 0,
+                  "the example as a coordinator does not load: %s", err);
+    ck_assert_int_eq(c.role, MODEL_ROLE_COORDINATOR);
+    free(out);
+    free(text);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc;
+
+    tc = tcase_create("valid_agent");
+    tcase_add_test(tc, valid_agent);
+    tcase_add_test(tc, valid_agent_without_pair);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("valid_coordinator");
+    tcase_add_test(tc, valid_coordinator);
+    tcase_add_test(tc, good_endpoints);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("defaults");
+    tcase_add_test(tc, defaults);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("syntax");
+    tcase_add_test(tc, syntax_forms);
+    tcase_add_test(tc, line_numbers_with_crlf_and_bom);
+    tcase_add_test(tc, embedded_nul);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("line_errors");
+    tcase_add_test(tc, err_line_too_long);
+    tcase_add_test(tc, err_malformed_line);
+    tcase_add_test(tc, err_key_outside_section);
+    tcase_add_test(tc, err_unknown_section);
+    tcase_add_test(tc, err_unknown_key);
+    tcase_add_test(tc, err_duplicate_key);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("value_errors");
+    tcase_add_test(tc, err_value_too_long);
+    tcase_add_test(tc, err_bad_values);
+    tcase_add_test(tc, err_bad_ipv4);
+    tcase_add_test(tc, err_number_range);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("whole_file_errors");
+    tcase_add_test(tc, err_missing_required);
+    tcase_add_test(tc, err_cross_checks);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("error_buffer");
+    tcase_add_test(tc, err_small_buffer);
+    tcase_add_test(tc, failure_leaves_cfg_alone);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("example_file");
+    tcase_add_test(tc, example_file);
+    tcase_add_test(tc, example_documents_every_key);
+    tcase_add_test(tc, example_commented_settings);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
