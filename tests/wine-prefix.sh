@@ -22,7 +22,7 @@ make_template() {
     rm -rf "$t"
     mkdir -p "$dir"
     echo "wine-prefix: creating $t (about 10 s, once)"
-    WINEPREFIX="$t" timeout 120 wineboot -i >/dev/null 2>&1
+    WINEPREFIX="$t" timeout 120 setsid wineboot -i </dev/null >/dev/null 2>&1
     WINEPREFIX="$t" timeout 60 wineserver -w
     touch "$t/.nlbctl-ready"
 }
@@ -33,8 +33,10 @@ start_copy() {
     rm -rf "$p"
     # Never hard links: Wine rewrites system.reg in place.
     cp -a "$dir/template" "$p"
-    WINEPREFIX="$p" wineserver -p
-    WINEPREFIX="$p" timeout 60 wine cmd /c exit >/dev/null 2>&1
+    # The wineserver and Wine's helper processes outlive this script: they
+    # must not hold its stdout, or ctest waits for them until its timeout.
+    WINEPREFIX="$p" setsid wineserver -p </dev/null >/dev/null 2>&1
+    WINEPREFIX="$p" timeout 60 setsid wine cmd /c exit </dev/null >/dev/null 2>&1
 }
 
 case "$action" in

@@ -1,0 +1,198 @@
+"""Scenario harness: runs nlbctld.exe instances and nlbctl.exe under Wine on
+loopback, with the sim NLB, and reads the sim state files.
+
+Every wait is bounded; every process started here is ended (by its own id)
+when the Cluster is closed, also when a test fails.
+"""
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+
+
+def wine_path(path):
+    """A Linux path as Wine sees it through drive Z:."""
+    return "Z:" + os.path.abspath(path).replace("/", "\\")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TestFailure(Exception):
+    pass
+
+
+def wait_until(what, predicate, timeout=15.0, interval=0.1):
+    """Polls predicate until it returns a true value; fails after timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise TestFailure(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+class Cluster:
+    """A coordinator and two agents (node1, node2) of pair 'sip' on loopback."""
+
+    NODES = ("node1", "node2")
+
+    def __init__(self, build_dir, work_dir, tag="t", vip="192.0.2.10", port=5060,
+                 preferred="node1"):
+        self.build_dir = os.path.abspath(build_dir)
+        self.work = os.path.abspath(work_dir)
+        self.tag = f"{tag}{os.getpid()}"
+        self.vip, self.port, self.preferred = vip, port, preferred
+        self.sim_dir = os.path.join(self.work, "sim")
+        self.coord_port = free_port()
+        self.procs = {}
+        self.logs = {}
+        os.makedirs(self.sim_dir, exist_ok=True)
+        self.env = dict(os.environ, WINEDEBUG="-all")
+
+    # ---- paths and configs --------------------------------------------------
+    @property
+    def nlbctld(self):
+        return os.path.join(self.build_dir, "service", "nlbctld.exe")
+
+    @property
+    def nlbctl_exe(self):
+        return os.path.join(self.build_dir, "nlbctl", "nlbctl.exe")
+
+    def pipe(self, name):
+        return f"nlbctld-{self.tag}-{name}"
+
+    def config_path(self, name):
+        return os.path.join(self.work, f"{name}.ini")
+
+    def write_configs(self):
+        common_pair = (f"[pair]\nname = sip\nnode1 = node1\nnode2 = node2\n"
+                       f"preferred = {self.preferred}\n")
+        coord = (f"[nlbctld]\nrole = coordinator\npipe = {self.pipe('coordinator')}\n"
+                 f"state_dir = {wine_path(os.path.join(self.work, 'coordinator'))}\n"
+                 f"{common_pair}"
+                 f"[coordinator]\nlisten = 127.0.0.1:{self.coord_port}\n"
+                 f"election_wait_ms = 3000\nswitchover_timeout_ms = 10000\n")
+        with open(self.config_path("coordinator"), "w") as f:
+            f.write(coord)
+        for node in self.NODES:
+            agent = (f"[nlbctld]\nrole = agent\npipe = {self.pipe(node)}\n"
+                     f"state_dir = {wine_path(os.path.join(self.work, node))}\n"
+                     f"{common_pair}"
+                     f"[agent]\nnode = {node}\ncoordinator = 127.0.0.1:{self.coord_port}\n"
+                     f"[nlb]\nbackend = sim\nvip = {self.vip}\nport = {self.port}\n"
+                     f"sim_dir = {wine_path(self.sim_dir)}\n")
+            with open(self.config_path(node), "w") as f:
+                f.write(agent)
+
+    # ---- processes ----------------------------------------------------------
+    def start(self, name):
+        log = open(os.path.join(self.work, f"{name}.log"), "ab")
+        self.logs[name] = log
+        self.procs[name] = subprocess.Popen(
+            ["wine", self.nlbctld, "--console", "--config", wine_path(self.config_path(name))],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env)
+
+    def start_all(self):
+        self.write_configs()
+        self.start("coordinator")
+        for node in self.NODES:
+            self.start(node)
+
+    def kill(self, name):
+        p = self.procs.pop(name, None)
+        if p and p.poll() is None:
+            p.kill()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        log = self.logs.pop(name, None)
+        if log:
+            log.close()
+
+    def close(self):
+        for name in list(self.procs):
+            self.kill(name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def dump_logs(self):
+        for name in ("coordinator",) + self.NODES:
+            path = os.path.join(self.work, f"{name}.log")
+            if os.path.exists(path):
+                print(f"----- {name}.log -----")
+                with open(path, errors="replace") as f:
+                    print(f.read()[-6000:])
+
+    # ---- nlbctl --------------------------------------------------------------
+    def nlbctl(self, *args, instance="coordinator", timeout=60):
+        r = subprocess.run(["wine", self.nlbctl_exe, "--pipe", self.pipe(instance), *args],
+                           capture_output=True, text=True, timeout=timeout, env=self.env,
+                           stdin=subprocess.DEVNULL)
+        return r.returncode, r.stdout, r.stderr
+
+    def status(self, instance="coordinator"):
+        rc, out, err = self.nlbctl("status", "--json", instance=instance)
+        if rc != 0:
+            raise TestFailure(f"nlbctl status --json exited {rc}: {err.strip()}")
+        return json.loads(out)
+
+    # ---- the sim NLB ----------------------------------------------------------
+    def sim_file(self, node):
+        return os.path.join(self.sim_dir, f"{node}_{self.vip}_{self.port}.state")
+
+    def port_state(self, node):
+        """'enabled', 'disabled', 'draining', or None if the rule does not exist."""
+        try:
+            with open(self.sim_file(node)) as f:
+                return f.read().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def ports(self):
+        return {node: self.port_state(node) for node in self.NODES}
+
+    def enabled_nodes(self):
+        return [n for n, s in self.ports().items() if s == "enabled"]
+
+
+class SplitBrainWatch:
+    """Samples the sim files in the background; records every moment two nodes
+    have the port enabled at once (invariant I1)."""
+
+    def __init__(self, cluster, interval=0.01):
+        self.cluster, self.interval = cluster, interval
+        self.violations = []
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            enabled = self.cluster.enabled_nodes()
+            self.samples += 1
+            if len(enabled) > 1:
+                self.violations.append((time.monotonic(), enabled))
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return False
