@@ -89,8 +89,14 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv)
         char fallback[MAX_PATH];
         daemon_default_config_path(fallback, sizeof fallback);
         char *slash = strrchr(fallback, '\\');
-        if (slash)
-            snprintf(slash + 1, sizeof fallback - (size_t)(slash + 1 - fallback), "nlbctld.log");
+        if (slash) {
+            *slash = '\0';
+            wchar_t wdir[MAX_PATH];
+            if (win_to_wide(fallback, wdir, MAX_PATH) == 0)
+                CreateDirectoryW(wdir, NULL);
+            size_t used = strlen(fallback);
+            snprintf(fallback + used, sizeof fallback - used, "\\nlbctld.log");
+        }
         log_open(fallback, 0);
         log_write(LOG_ERROR, "%s", err);
         log_close();
