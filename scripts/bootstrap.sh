@@ -23,7 +23,10 @@ log() { printf 'bootstrap: %s\n' "$*"; }
 
 need_root() {
     if [ "$(id -u)" -ne 0 ]; then
-        echo "bootstrap: must run as root (it installs Debian packages)" >&2
+        if command -v sudo >/dev/null 2>&1; then
+            exec sudo --preserve-env=NLBCTL_DEPS "$0" "$@"
+        fi
+        echo "bootstrap: must run as root (it installs Debian packages); try: sudo $0" >&2
         exit 1
     fi
 }
@@ -105,7 +108,7 @@ TC
     log "Check for MinGW installed in $prefix"
 }
 
-need_root
+need_root "$@"
 mkdir -p "$DEPS"
 install_packages
 build_check_mingw

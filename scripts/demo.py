@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""The nlbctl demo: election, switchover, switch back, on three Windows
+processes under Wine (one coordinator, two agents) with the simulated NLB.
+
+usage: demo.py BUILD_DIR    (scripts/demo.sh builds first and calls this)
+"""
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "scenario"))
+from harness import Cluster, wait_until  # noqa: E402
+
+
+def show(cluster, title):
+    st = cluster.status()
+    print(f"\n=== {title} ===")
+    print(f"primary: {st['primary'] or '(none)'}   epoch: {st['epoch']}   phase: {st['phase']}")
+    for node in st["nodes"]:
+        print(f"  {node['name']:<6} {node['mode']:<8} port {node['port_actual']:<9}"
+              f"(sim NLB file says: {cluster.port_state(node['name'])})")
+    return st
+
+
+def settled(cluster, primary):
+    try:
+        st = cluster.status()
+    except Exception:
+        return False
+    return (st["primary"] == primary and st["phase"] == "stable"
+            and cluster.enabled_nodes() == [primary])
+
+
+def main():
+    build_dir = os.path.abspath(sys.argv[1])
+    wine_dir = os.path.join(build_dir, "wine")
+    prefix = os.path.join(wine_dir, "demo")
+    work = os.path.join(build_dir, "demo")
+    subprocess.run(["rm", "-rf", work], check=True)
+    os.makedirs(work)
+    print("Preparing a Wine prefix for the demo (a simulated Windows host)...")
+    subprocess.run([os.path.join(ROOT, "tests", "wine-prefix.sh"), "copy", wine_dir, prefix],
+                   check=True, stdout=subprocess.DEVNULL)
+    os.environ["WINEPREFIX"] = prefix
+    cluster = Cluster(build_dir, work, tag="demo")
+    try:
+        with cluster:
+            print("Starting the coordinator and the agents of node1 and node2 "
+                  "(node1 is preferred)...")
+            cluster.start_all()
+            wait_until("the election", lambda: settled(cluster, "node1"), timeout=30)
+            show(cluster, "1. after the election")
+
+            print("\n$ nlbctl switchover")
+            t0 = time.monotonic()
+            rc, out, err = cluster.nlbctl("switchover")
+            print(f"{(out or err).strip()}   [exit code {rc}, {time.monotonic() - t0:.2f} s]")
+            show(cluster, "2. after the switchover")
+
+            print("\n$ nlbctl switchover --to node1")
+            t0 = time.monotonic()
+            rc, out, err = cluster.nlbctl("switchover", "--to", "node1")
+            print(f"{(out or err).strip()}   [exit code {rc}, {time.monotonic() - t0:.2f} s]")
+            show(cluster, "3. after the switch back")
+
+            print("\n$ nlbctl status   (the coordinator's view, as an administrator sees it)")
+            rc, out, err = cluster.nlbctl("status")
+            print(out.rstrip())
+            print(f"\nLogs of the three services are in {work}")
+    finally:
+        subprocess.run(["wineserver", "-k"], env=dict(os.environ, WINEPREFIX=prefix),
+                       stderr=subprocess.DEVNULL, check=False)
+
+
+if __name__ == "__main__":
+    main()
