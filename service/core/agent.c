@@ -191,6 +191,11 @@ static void on_nlb_done(struct agent *a, const struct agent_event *ev, uint64_t 
         if (was == AGENT_NLB_SETTING && a->port_commanded == a->port_desired) {
             /* The command ran and did not take: retry on the next heartbeat
              * rather than at once, so a broken NLB is not hammered. */
+            if (ev->ok)
+                logf_(out, AGENT_LOG_WARNING,
+                      "NLB accepted the command but the port reads %s, not %s; retrying in "
+                      "%u ms", model_port_name(a->port_actual), model_port_name(a->port_desired),
+                      (unsigned)a->set.heartbeat_ms);
             a->next_reconcile_at = now + a->set.heartbeat_ms;
         } else {
             logf_(out, AGENT_LOG_WARNING, "repairing: port is %s, should be %s",

@@ -120,11 +120,10 @@ static void enter(struct coordinator *c, uint8_t to, const char *why, uint64_t n
     c->phase = to;
 }
 
-static int confirmed_disabled(const struct coordinator_node *n, uint64_t epoch, int need_epoch)
+static int confirmed_disabled(const struct coordinator_node *n, uint64_t epoch)
 {
     return n->connected && n->have_report && n->report.mode == MODEL_MODE_BACKUP &&
-           n->report.port_actual == MODEL_PORT_DISABLED &&
-           (!need_epoch || n->report.epoch == epoch);
+           n->report.port_actual == MODEL_PORT_DISABLED && n->report.epoch == epoch;
 }
 
 static int confirmed_enabled(const struct coordinator_node *n, uint64_t epoch)
@@ -156,10 +155,16 @@ static void begin_transfer(struct coordinator *c, int from, int to, uint32_t lim
     c->to = to;
     c->deadline = now + limit_ms;
     const struct coordinator_node *old = &c->nodes[from];
-    /* An old node that is absent started (or will start) safe, disabled; one
-     * that already reports backup with a disabled port needs no wait. A real
-     * primary must confirm at the new epoch. */
-    int need_wait = old->connected && !confirmed_disabled(old, 0, 0);
+    /* From a stable pair, the old primary must confirm its disable at the
+     * new epoch even if its last report said disabled: a SET_ROLE primary we
+     * sent it may still be on its way. While electing we have sent no one
+     * primary, so a node reporting backup with its port disabled is already
+     * safe; one that is not connected starts safe (a switchover from an
+     * unreachable primary is refused before it gets here). */
+    int need_wait = old->connected &&
+                    !(c->phase == MODEL_PHASE_ELECTING && old->have_report &&
+                      old->report.mode == MODEL_MODE_BACKUP &&
+                      old->report.port_actual == MODEL_PORT_DISABLED);
     send_role(c, from, MODEL_MODE_BACKUP, out);
     if (need_wait) {
         char text[96];
@@ -167,8 +172,8 @@ static void begin_transfer(struct coordinator *c, int from, int to, uint32_t lim
                  c->set.node[from]);
         enter(c, MODEL_PHASE_DEMOTING, text, now, out);
     } else {
-        logf_(out, COORD_LOG_INFO, "%s: %s is %s, its port already disabled", why,
-              c->set.node[from], old->connected ? "backup" : "not connected");
+        logf_(out, COORD_LOG_INFO, "%s: %s is %s, its port disabled", why, c->set.node[from],
+              old->connected ? "backup" : "not connected and starts");
         promote(c, now, out);
     }
 }
@@ -177,8 +182,9 @@ static void try_elect(struct coordinator *c, uint64_t now, struct coordinator_ac
 {
     int both_known = c->nodes[0].have_report && c->nodes[1].have_report &&
                      c->nodes[0].connected && c->nodes[1].connected;
-    if (now < c->elect_at && !both_known)
+    if (now < c->elect_at && (!both_known || c->elect_hold))
         return;
+    c->elect_hold = 0;
     int pref = c->set.preferred;
     int other = 1 - pref;
     int chosen = eligible(&c->nodes[pref]) ? pref : eligible(&c->nodes[other]) ? other : -1;
@@ -215,7 +221,7 @@ static void progress(struct coordinator *c, uint64_t now, struct coordinator_act
         try_elect(c, now, out);
         break;
     case MODEL_PHASE_DEMOTING:
-        if (confirmed_disabled(&c->nodes[c->from], c->epoch, 1))
+        if (confirmed_disabled(&c->nodes[c->from], c->epoch))
             promote(c, now, out);
         break;
     case MODEL_PHASE_PROMOTING:
@@ -257,7 +263,10 @@ static void check_deadline(struct coordinator *c, uint64_t now, struct coordinat
                            "switchover abandoned", now, out);
         } else {
             enter(c, MODEL_PHASE_ELECTING, "election abandoned", now, out);
+            /* Pause a heartbeat before the next try, even with both nodes
+             * present, so a stuck node is not hammered with new epochs. */
             c->elect_at = now + c->set.heartbeat_ms;
+            c->elect_hold = 1;
         }
         return;
     }
@@ -299,6 +308,15 @@ static void on_hello(struct coordinator *c, uint32_t conn, const struct wire_hel
         close_conn(out, conn, why);
         return;
     }
+    int bound = node_of_conn(c, conn);
+    if (bound != COORD_NO_NODE && bound != idx) {
+        /* A link cannot change which node it speaks for. */
+        snprintf(why, sizeof why, "a link of %s said HELLO as %s", c->set.node[bound], h->node);
+        logf_(out, COORD_LOG_ERROR, "%s; closing it", why);
+        c->nodes[bound].connected = 0;
+        close_conn(out, conn, why);
+        return;
+    }
     struct coordinator_node *n = &c->nodes[idx];
     if (n->connected && n->conn != conn) {
         logf_(out, COORD_LOG_WARNING, "%s connected again; dropping its older link", h->node);
@@ -307,6 +325,7 @@ static void on_hello(struct coordinator *c, uint32_t conn, const struct wire_hel
     n->connected = 1;
     n->conn = conn;
     n->have_report = 0;
+    n->heard = 1;
     n->last_heard_at = now;
     logf_(out, COORD_LOG_INFO, "%s connected", h->node);
     send_heartbeat(c, idx, now, out);
@@ -395,6 +414,11 @@ static void on_switchover(struct coordinator *c, const struct coordinator_event 
         } else if (target == c->primary) {
             snprintf(text, sizeof text, "%s is already primary (epoch %llu)",
                      c->set.node[target], (unsigned long long)c->epoch);
+        } else if (!c->nodes[c->primary].connected) {
+            code = MODEL_ERR_PRIMARY_UNREACHABLE;
+            snprintf(text, sizeof text,
+                     "%s (primary) is not connected, so its port cannot be confirmed disabled "
+                     "before %s is enabled", c->set.node[c->primary], c->set.node[target]);
         } else if (!eligible(&c->nodes[target])) {
             code = MODEL_ERR_NO_BACKUP;
             snprintf(text, sizeof text, "%s cannot take over: %s", c->set.node[target],
@@ -504,8 +528,8 @@ void coordinator_status(const struct coordinator *c, uint64_t now, struct wire_s
         s->port_actual = n->have_report ? n->report.port_actual : MODEL_PORT_UNKNOWN;
         s->epoch = n->have_report ? n->report.epoch : 0;
         uint64_t age = now - n->last_heard_at;
-        s->last_heard_ms = n->last_heard_at == 0 && !n->connected ? 0xFFFFFFFFu
-                           : age > 0xFFFFFFFEu                   ? 0xFFFFFFFEu
-                                                                 : (uint32_t)age;
+        s->last_heard_ms = !n->heard ? 0xFFFFFFFFu
+                           : age > 0xFFFFFFFEu ? 0xFFFFFFFEu
+                                               : (uint32_t)age;
     }
 }

@@ -83,6 +83,7 @@ struct coordinator_node {
     uint32_t conn;
     uint8_t have_report;
     struct wire_report report; /* the last one received */
+    uint8_t heard; /* ever heard from since start */
     uint64_t last_heard_at;
     uint64_t next_heartbeat_at;
 };
@@ -96,6 +97,7 @@ struct coordinator {
     int from, to;   /* the transfer in progress: old and new primary */
     uint64_t deadline;
     uint64_t elect_at;
+    uint8_t elect_hold; /* wait for elect_at even if both nodes have reported */
     uint8_t request_pending;
     uint32_t request_token;
     char last_reason[128];

@@ -52,6 +52,8 @@ const char *model_result_text(int32_t code)
     case MODEL_ERR_NOT_SUPPORTED: return "this instance's role cannot do that";
     case MODEL_ERR_BAD_REQUEST: return "the request was malformed";
     case MODEL_ERR_ABORTED: return "the service stopped before the request completed";
+    case MODEL_ERR_PRIMARY_UNREACHABLE:
+        return "the primary is not connected, so its port cannot be confirmed disabled";
     default: return "unknown result";
     }
 }

@@ -38,7 +38,8 @@ enum model_result {
     MODEL_ERR_UNKNOWN_NODE = 14, /* target is not a node of this pair */
     MODEL_ERR_NOT_SUPPORTED = 15,/* this instance's role cannot do that */
     MODEL_ERR_BAD_REQUEST = 16,
-    MODEL_ERR_ABORTED = 17       /* the service stopped before the end */
+    MODEL_ERR_ABORTED = 17,      /* the service stopped before the end */
+    MODEL_ERR_PRIMARY_UNREACHABLE = 18 /* cannot confirm the primary's disable */
 };
 
 const char *model_mode_name(uint8_t mode);   /* "primary", "backup" */
