@@ -210,16 +210,7 @@ static void stop(struct agent_host *h)
         h->fatal = 0; /* the disable must run even after a fatal error */
         step(h, &ev);
     }
-    if (h->pipe) {
-        struct wire_msg bye;
-        memset(&bye, 0, sizeof bye);
-        bye.type = WIRE_RESULT;
-        bye.u.result.code = MODEL_ERR_ABORTED;
-        snprintf(bye.u.result.text, sizeof bye.u.result.text, "%s",
-                 model_result_text(MODEL_ERR_ABORTED));
-        pipe_server_reply_all(h->pipe, &bye);
-        pipe_server_close(h->pipe);
-    }
+    pipe_server_close(h->pipe);
     net_close(&h->link);
     if (h->nlb)
         nlb_close(h->nlb);

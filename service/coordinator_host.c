@@ -226,16 +226,7 @@ static int start(struct coordinator_host *h)
 static void stop(struct coordinator_host *h)
 {
     h->env->progress(h->env->progress_ctx, DAEMON_STOPPING);
-    if (h->pipe) {
-        struct wire_msg bye;
-        memset(&bye, 0, sizeof bye);
-        bye.type = WIRE_RESULT;
-        bye.u.result.code = MODEL_ERR_ABORTED;
-        snprintf(bye.u.result.text, sizeof bye.u.result.text, "%s",
-                 model_result_text(MODEL_ERR_ABORTED));
-        pipe_server_reply_all(h->pipe, &bye);
-        pipe_server_close(h->pipe);
-    }
+    pipe_server_close(h->pipe);
     for (int i = 0; i < MAX_LINKS; i++)
         net_close(&h->links[i]);
     if (h->listener != INVALID_SOCKET)

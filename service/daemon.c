@@ -9,7 +9,7 @@
 #include "net.h"
 #include "winutil.h"
 
-#define CONFIG_FILE_MAX (256 * 1024)
+#define CONFIG_FILE_MAX (256u * 1024u)
 
 static void program_data(char *out, size_t cap)
 {

@@ -141,15 +141,31 @@ struct pipe_server *pipe_server_open(const char *name, char *err, size_t cap)
     return ps;
 }
 
+/* Answers every deferred request with ABORTED, then closes. No
+ * DisconnectNamedPipe here: it would throw away answers the clients have not
+ * read yet; closing our end lets them read, then see the pipe broken. */
 void pipe_server_close(struct pipe_server *ps)
 {
     if (!ps)
         return;
+    struct wire_msg bye;
+    memset(&bye, 0, sizeof bye);
+    bye.type = WIRE_RESULT;
+    bye.u.result.code = MODEL_ERR_ABORTED;
+    snprintf(bye.u.result.text, sizeof bye.u.result.text, "%s",
+             model_result_text(MODEL_ERR_ABORTED));
+    for (int i = 0; i < PIPE_SERVER_INSTANCES; i++) {
+        struct instance *in = &ps->inst[i];
+        if (in->state == INST_DEFERRED)
+            start_write(ps, i, &bye);
+    }
     for (int i = 0; i < PIPE_SERVER_INSTANCES; i++) {
         struct instance *in = &ps->inst[i];
         if (in->pipe && in->pipe != INVALID_HANDLE_VALUE) {
-            CancelIo(in->pipe);
-            DisconnectNamedPipe(in->pipe);
+            if (in->state != INST_WRITING)
+                CancelIo(in->pipe);
+            else
+                WaitForSingleObject(in->ov.hEvent, 1000); /* small answers: at once */
             CloseHandle(in->pipe);
         }
         if (in->ov.hEvent)
@@ -241,9 +257,3 @@ void pipe_server_reply(struct pipe_server *ps, uint32_t token, const struct wire
     start_write(ps, i, reply);
 }
 
-void pipe_server_reply_all(struct pipe_server *ps, const struct wire_msg *reply)
-{
-    for (int i = 0; i < PIPE_SERVER_INSTANCES; i++)
-        if (ps->inst[i].state == INST_DEFERRED)
-            start_write(ps, i, reply);
-}

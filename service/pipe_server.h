@@ -25,6 +25,7 @@ typedef int (*pipe_request_fn)(void *ctx, uint32_t token, const struct wire_msg 
 struct pipe_server;
 
 struct pipe_server *pipe_server_open(const char *name, char *err, size_t cap);
+/* Answers deferred requests with MODEL_ERR_ABORTED, then closes the pipe. */
 void pipe_server_close(struct pipe_server *ps);
 
 /* The instance events to wait on; returns how many (PIPE_SERVER_INSTANCES). */
@@ -33,8 +34,6 @@ int pipe_server_events(const struct pipe_server *ps, HANDLE *events);
 void pipe_server_service(struct pipe_server *ps, int i, pipe_request_fn fn, void *ctx);
 /* Answers a deferred request; a token whose client has gone is ignored. */
 void pipe_server_reply(struct pipe_server *ps, uint32_t token, const struct wire_msg *reply);
-/* Answers every deferred request with `reply` (used when stopping). */
-void pipe_server_reply_all(struct pipe_server *ps, const struct wire_msg *reply);
 
 /* The security descriptor the pipe is created with, as SDDL. */
 extern const wchar_t PIPE_SERVER_SDDL[];
