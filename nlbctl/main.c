@@ -1,6 +1,7 @@
 /* main.c - nlbctl.exe, the console for people and scripts.
  *
  *   nlbctl [--pipe NAME] status [--json]
+ *   nlbctl [--pipe NAME] history [--json]
  *   nlbctl [--pipe NAME] switchover [--to NODE] [--timeout SECONDS]
  *
  * Results on stdout, diagnostics on stderr, exit codes below (README.md
@@ -36,6 +37,7 @@ static void usage(FILE *to)
             "\n"
             "commands:\n"
             "  status [--json]               who is primary, and every node's port state\n"
+            "  history [--json]              the last transitions, newest first, with reasons\n"
             "  switchover [--to NODE] [--timeout SECONDS]\n"
             "                                make the other node (or NODE) primary and wait\n"
             "                                until its port is confirmed enabled (default 30 s)\n"
@@ -45,7 +47,7 @@ static void usage(FILE *to)
             "  --version     print the version\n"
             "\n"
             "exit codes: 0 ok, 1 bad command line, 2 nlbctld not running, 3 communication\n"
-            "error, 4 request refused, 5 timed out, 6 access denied\n");
+            "error, 4 request refused, 5 timed out, 6 access denied (not an administrator)\n");
 }
 
 static int client_exit(int rc)
@@ -62,23 +64,26 @@ static int result_exit(int32_t code)
 {
     if (code == MODEL_OK)
         return EXIT_OK;
+    if (code == MODEL_ERR_ACCESS_DENIED)
+        return EXIT_DENIED;
     return code == MODEL_ERR_TIMEOUT ? EXIT_TIMEOUT : EXIT_REFUSED;
 }
 
-static int cmd_status(int argc, char **argv)
+/* status and history: a read-only request, an answer printed as a table or JSON. */
+static int cmd_read(const char *name, uint8_t type, int argc, char **argv)
 {
     int json = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else {
-            fprintf(stderr, "nlbctl status: unknown option '%s'\n", argv[i]);
+            fprintf(stderr, "nlbctl %s: unknown option '%s'\n", name, argv[i]);
             return EXIT_USAGE;
         }
     }
     struct wire_msg req, reply;
     memset(&req, 0, sizeof req);
-    req.type = WIRE_STATUS_REQ;
+    req.type = type;
     req.id = GetCurrentProcessId();
     char err[512];
     int rc = pipe_client_call(pipe_name, &req, &reply, STATUS_TIMEOUT_MS, err, sizeof err);
@@ -90,7 +95,11 @@ static int cmd_status(int argc, char **argv)
         fprintf(stderr, "nlbctl: %s\n", reply.u.result.text);
         return result_exit(reply.u.result.code);
     }
-    if (reply.type != WIRE_STATUS_REPLY) {
+    if (reply.type == WIRE_HISTORY_REPLY && type == WIRE_HISTORY_REQ) {
+        history_print(stdout, &reply.u.history, json);
+        return EXIT_OK;
+    }
+    if (reply.type != WIRE_STATUS_REPLY || type != WIRE_STATUS_REQ) {
         fprintf(stderr, "nlbctl: unexpected answer %s\n", wire_type_name(reply.type));
         return EXIT_COMM;
     }
@@ -197,7 +206,9 @@ int wmain(int argc, wchar_t **wargv)
     }
     const char *cmd = argv[i++];
     if (strcmp(cmd, "status") == 0)
-        return cmd_status(argc - i, argv + i);
+        return cmd_read("status", WIRE_STATUS_REQ, argc - i, argv + i);
+    if (strcmp(cmd, "history") == 0)
+        return cmd_read("history", WIRE_HISTORY_REQ, argc - i, argv + i);
     if (strcmp(cmd, "switchover") == 0)
         return cmd_switchover(argc - i, argv + i);
     if (strcmp(cmd, "help") == 0) {

@@ -12,8 +12,10 @@
 static int open_pipe(const wchar_t *path, const char *name, HANDLE *out, char *err, size_t cap)
 {
     for (int attempt = 0; attempt < 3; attempt++) {
-        HANDLE h = CreateFileW(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
-                               FILE_FLAG_OVERLAPPED, NULL);
+        /* Only what a request needs: a status-group member is granted no
+         * more (GENERIC_WRITE would include creating pipe instances). */
+        HANDLE h = CreateFileW(path, GENERIC_READ | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES, 0,
+                               NULL, OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
         if (h != INVALID_HANDLE_VALUE) {
             *out = h;
             return PIPE_CLIENT_OK;
@@ -31,7 +33,8 @@ static int open_pipe(const wchar_t *path, const char *name, HANDLE *out, char *e
         }
         if (e == ERROR_ACCESS_DENIED) {
             snprintf(err, cap,
-                     "access denied to \\\\.\\pipe\\%s: run nlbctl as an administrator", name);
+                     "access denied to \\\\.\\pipe\\%s: run nlbctl as an administrator (or, to "
+                     "read status, as a member of the configured status_group)", name);
             return PIPE_CLIENT_DENIED;
         }
         snprintf(err, cap, "cannot open \\\\.\\pipe\\%s: %s", name,

@@ -1,6 +1,8 @@
 /* status_print.c - see status_print.h. */
 #include "status_print.h"
 
+#include <windows.h>
+
 static void json_string(FILE *out, const char *s)
 {
     fputc('"', out);
@@ -40,13 +42,15 @@ void status_print_table(FILE *out, const struct wire_status_reply *st)
     else
         fprintf(out, "Coordinator: %s\n", st->coordinator_link ? "connected" : "not connected");
     fprintf(out, "Last change: %s\n\n", st->last_reason[0] ? st->last_reason : "(none)");
-    fprintf(out, "%-16s %-5s %-8s %-10s %-13s %-13s %-6s %s\n", "NODE", "LINK", "MODE", "APP",
+    fprintf(out, "%-16s %-6s %-5s %-8s %-10s %-13s %-13s %-6s %s\n", "NODE",
+            st->role == MODEL_ROLE_AGENT ? "COORD" : "LINK", "PEER", "MODE", "APP",
             "PORT DESIRED", "PORT ACTUAL", "EPOCH", "LAST HEARD");
     for (unsigned i = 0; i < st->node_count; i++) {
         const struct wire_node_status *n = &st->nodes[i];
-        fprintf(out, "%-16s %-5s %-8s %-10s %-13s %-13s %-6llu ", n->name,
-                n->connected ? "up" : "down", model_mode_name(n->mode), app_word(n),
-                model_port_name(n->port_desired), model_port_name(n->port_actual),
+        int link = st->role == MODEL_ROLE_AGENT ? st->coordinator_link : n->connected;
+        fprintf(out, "%-16s %-6s %-5s %-8s %-10s %-13s %-13s %-6llu ", n->name,
+                link ? "up" : "down", n->peer_link ? "up" : "down", model_mode_name(n->mode),
+                app_word(n), model_port_name(n->port_desired), model_port_name(n->port_actual),
                 (unsigned long long)n->epoch);
         if (st->role == MODEL_ROLE_AGENT)
             fprintf(out, "(this node)");
@@ -54,6 +58,42 @@ void status_print_table(FILE *out, const struct wire_status_reply *st)
             print_age(out, n->last_heard_ms);
         fputc('\n', out);
     }
+    for (unsigned i = 0; i < st->node_count; i++)
+        if (st->nodes[i].last_change[0])
+            fprintf(out, "  %s: %s\n", st->nodes[i].name, st->nodes[i].last_change);
+}
+
+void history_print(FILE *out, const struct wire_history_reply *h, int json)
+{
+    /* Ages travel on the wire; the wall-clock time is ours to compute. */
+    FILETIME ft;
+    GetSystemTimeAsFileTime(&ft);
+    ULARGE_INTEGER now = {.LowPart = ft.dwLowDateTime, .HighPart = ft.dwHighDateTime};
+    if (json)
+        fprintf(out, "[");
+    for (unsigned i = 0; i < h->count; i++) {
+        ULARGE_INTEGER at = now;
+        at.QuadPart -= h->entries[i].age_ms * 10000ull;
+        FILETIME utc = {at.LowPart, at.HighPart}, local;
+        SYSTEMTIME t;
+        FileTimeToLocalFileTime(&utc, &local);
+        FileTimeToSystemTime(&local, &t);
+        char when[32];
+        snprintf(when, sizeof when, "%04u-%02u-%02u %02u:%02u:%02u.%03u", t.wYear, t.wMonth,
+                 t.wDay, t.wHour, t.wMinute, t.wSecond, t.wMilliseconds);
+        if (json) {
+            fprintf(out, "%s{\"time\":\"%s\",\"age_ms\":%llu,\"change\":", i ? "," : "", when,
+                    (unsigned long long)h->entries[i].age_ms);
+            json_string(out, h->entries[i].text);
+            fprintf(out, "}");
+        } else {
+            fprintf(out, "%s  %s\n", when, h->entries[i].text);
+        }
+    }
+    if (json)
+        fprintf(out, "]\n");
+    else if (h->count == 0)
+        fprintf(out, "(no transitions yet)\n");
 }
 
 void status_print_json(FILE *out, const struct wire_status_reply *st)
@@ -81,8 +121,11 @@ void status_print_json(FILE *out, const struct wire_status_reply *st)
         const struct wire_node_status *n = &st->nodes[i];
         fprintf(out, "%s{\"name\":", i ? "," : "");
         json_string(out, n->name);
-        fprintf(out, ",\"link\":\"%s\",\"mode\":\"%s\",\"app\":\"%s\"",
-                n->connected ? "up" : "down", model_mode_name(n->mode), app_word(n));
+        fprintf(out, ",\"link\":\"%s\",\"peer_link\":\"%s\",\"mode\":\"%s\",\"app\":\"%s\"",
+                n->connected ? "up" : "down", n->peer_link ? "up" : "down",
+                model_mode_name(n->mode), app_word(n));
+        fprintf(out, ",\"last_change\":");
+        json_string(out, n->last_change);
         fprintf(out, ",\"port_desired\":\"%s\",\"port_actual\":\"%s\",\"epoch\":%llu",
                 model_port_name(n->port_desired), model_port_name(n->port_actual),
                 (unsigned long long)n->epoch);

@@ -9,5 +9,7 @@
 
 void status_print_table(FILE *out, const struct wire_status_reply *st);
 void status_print_json(FILE *out, const struct wire_status_reply *st);
+/* `nlbctl history`: newest first, local time; or a JSON array. */
+void history_print(FILE *out, const struct wire_history_reply *h, int json);
 
 #endif

@@ -17,6 +17,7 @@ PACKAGES=(
     sip-tester iproute2 iptables nftables
     clang-14 libclang-rt-14-dev spin
     dpkg-dev procps psmisc
+    libssl-dev
 )
 
 log() { printf 'bootstrap: %s\n' "$*"; }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "app_monitor.h"
 #include "daemon.h"
 #include "epoch_store.h"
 #include "event_loop.h"
@@ -16,7 +17,17 @@
 
 #define TICK_MS 100
 
-enum { TAG_STOP = 1, TAG_LINK = 2, TAG_PIPE = 100 };
+enum {
+    TAG_STOP = 1,
+    TAG_LINK = 2,
+    TAG_APP = 3,
+    TAG_PEER_LISTEN = 4,
+    TAG_PEER_OUT = 5,
+    TAG_PEER_IN = 10,
+    TAG_PIPE = 100
+};
+
+#define PEER_IN_MAX 2 /* the peer's current link, and one replacing it */
 
 struct agent_host {
     const struct daemon_env *env;
@@ -26,10 +37,30 @@ struct agent_host {
     struct net_conn link;
     uint32_t next_conn_id;
     uint64_t reconnect_at;
+    struct app_monitor *app;
+    /* The peer link is two one-way TCP connections: we send our reports on
+     * the one we open, and hear the peer's on the one it opens to us. */
+    SOCKET peer_listener;
+    WSAEVENT peer_listen_event;
+    struct net_conn peer_out;
+    struct net_conn peer_in[PEER_IN_MAX];
+    uint64_t peer_reconnect_at;
     int fatal; /* an action failed in a way that must stop the service */
 };
 
 static void step(struct agent_host *h, const struct agent_event *ev);
+
+static void peer_down(struct agent_host *h, const char *why)
+{
+    int was_up = h->peer_out.sock != INVALID_SOCKET && !h->peer_out.connecting;
+    net_close(&h->peer_out);
+    h->peer_reconnect_at = win_now_ms() + h->env->cfg->reconnect_ms;
+    if (was_up) {
+        log_write(LOG_WARNING, "peer link down: %s", why);
+        struct agent_event ev = {.type = AGENT_EV_PEER_DOWN};
+        step(h, &ev);
+    }
+}
 
 static int log_level(uint8_t level)
 {
@@ -93,6 +124,11 @@ static void run_actions(struct agent_host *h, const struct agent_actions *out)
                 net_send(&h->link, &act->msg, err, sizeof err) != 0)
                 link_down(h, err);
             break;
+        case AGENT_ACT_SEND_PEER:
+            if (h->peer_out.sock != INVALID_SOCKET && !h->peer_out.connecting &&
+                net_send(&h->peer_out, &act->msg, err, sizeof err) != 0)
+                peer_down(h, err);
+            break;
         default:
             break;
         }
@@ -137,6 +173,81 @@ static void try_connect(struct agent_host *h)
     }
 }
 
+static int on_peer_up(void *ctx, struct net_conn *c)
+{
+    struct agent_host *h = ctx;
+    log_write(LOG_INFO, "peer link to %s connected", c->peer);
+    struct agent_event ev = {.type = AGENT_EV_PEER_UP};
+    step(h, &ev);
+    return h->peer_out.sock == INVALID_SOCKET;
+}
+
+/* Our outgoing peer connection only carries our reports; the peer never
+ * answers on it. */
+static int on_peer_out_message(void *ctx, struct net_conn *c, const struct wire_msg *m)
+{
+    (void)ctx;
+    log_write(LOG_WARNING, "ignored %s from %s on our outgoing peer link", wire_type_name(m->type),
+              c->peer);
+    return 0;
+}
+
+static int on_peer_message(void *ctx, struct net_conn *c, const struct wire_msg *m)
+{
+    struct agent_host *h = ctx;
+    uint32_t id = c->id;
+    struct agent_event ev = {.type = AGENT_EV_PEER_MESSAGE, .msg = m};
+    step(h, &ev);
+    return c->sock == INVALID_SOCKET || c->id != id;
+}
+
+static void try_connect_peer(struct agent_host *h)
+{
+    char err[512];
+    if (net_connect(&h->env->cfg->peer, &h->peer_out, ++h->next_conn_id, err, sizeof err) != 0) {
+        h->peer_reconnect_at = win_now_ms() + h->env->cfg->reconnect_ms;
+        log_write(LOG_WARNING, "peer link: %s", err);
+    }
+}
+
+/* The newest incoming peer connection wins: a peer that reconnects after a
+ * cut replaces its old, possibly half-dead, connection. */
+static void accept_peer(struct agent_host *h)
+{
+    WSANETWORKEVENTS ne;
+    WSAEnumNetworkEvents(h->peer_listener, h->peer_listen_event, &ne);
+    for (int round = 0; round < 8; round++) {
+        struct net_conn *slot = &h->peer_in[0];
+        for (int i = 0; i < PEER_IN_MAX; i++)
+            if (h->peer_in[i].sock == INVALID_SOCKET) {
+                slot = &h->peer_in[i];
+                break;
+            }
+        if (slot->sock != INVALID_SOCKET) {
+            /* Both in use: drop the older one. */
+            slot = h->peer_in[0].id < h->peer_in[1].id ? &h->peer_in[0] : &h->peer_in[1];
+            net_close(slot);
+        }
+        char err[512];
+        int rc = net_accept(h->peer_listener, slot, ++h->next_conn_id, err, sizeof err);
+        if (rc != 0) {
+            if (rc < 0)
+                log_write(LOG_WARNING, "peer link: %s", err);
+            net_conn_init(slot);
+            return;
+        }
+        log_write(LOG_INFO, "peer link from %s", slot->peer);
+    }
+}
+
+static void app_changed(struct agent_host *h, int healthy, int changed)
+{
+    if (!changed)
+        return;
+    struct agent_event ev = {.type = AGENT_EV_APP, .ok = (uint8_t)healthy};
+    step(h, &ev);
+}
+
 static int on_pipe_request(void *ctx, uint32_t token, const struct wire_msg *req,
                            struct wire_msg *reply)
 {
@@ -145,6 +256,11 @@ static int on_pipe_request(void *ctx, uint32_t token, const struct wire_msg *req
     if (req->type == WIRE_STATUS_REQ) {
         reply->type = WIRE_STATUS_REPLY;
         agent_status(&h->core, win_now_ms(), &reply->u.status);
+        return PIPE_ANSWER_NOW;
+    }
+    if (req->type == WIRE_HISTORY_REQ) {
+        reply->type = WIRE_HISTORY_REPLY;
+        wire_history_fill(&reply->u.history, &h->core.history, win_now_ms());
         return PIPE_ANSWER_NOW;
     }
     reply->type = WIRE_RESULT;
@@ -178,6 +294,9 @@ static int start(struct agent_host *h)
     snprintf(set.node, sizeof set.node, "%s", cfg->node);
     set.heartbeat_ms = cfg->heartbeat_ms;
     set.reconcile_ms = cfg->reconcile_ms;
+    set.isolation_ms = cfg->isolation_ms;
+    set.peer_loss_ms = cfg->heartbeat_ms * cfg->miss_count;
+    set.has_peer = cfg->peer.port != 0;
     agent_init(&h->core, &set, epoch, win_now_ms());
 
     h->nlb = nlb_open(cfg, cfg->node, err, sizeof err);
@@ -188,7 +307,7 @@ static int start(struct agent_host *h)
     log_write(LOG_INFO, "node %s drives NLB rule %s:%u through %s", cfg->node, cfg->vip,
               (unsigned)cfg->port, nlb_describe(h->nlb));
     h->env->progress(h->env->progress_ctx, DAEMON_STARTING);
-    h->pipe = pipe_server_open(cfg->pipe, err, sizeof err);
+    h->pipe = pipe_server_open(cfg->pipe, cfg->status_group, err, sizeof err);
     if (!h->pipe) {
         log_write(LOG_ERROR, "%s", err);
         return DAEMON_EXIT_STARTUP;
@@ -198,6 +317,29 @@ static int start(struct agent_host *h)
     step(h, &ev);
     if (h->fatal)
         return h->fatal;
+    h->app = app_monitor_open(cfg, err, sizeof err);
+    if (!h->app && err[0]) {
+        log_write(LOG_ERROR, "%s", err);
+        return DAEMON_EXIT_STARTUP;
+    }
+    if (h->app) {
+        int changed = 0;
+        int healthy = app_monitor_check(h->app, win_now_ms(), &changed);
+        log_write(LOG_INFO, "watching the application %s: %s", app_monitor_describe(h->app),
+                  healthy ? "running" : "not running");
+        struct agent_event app_ev = {.type = AGENT_EV_APP, .ok = (uint8_t)healthy};
+        step(h, &app_ev);
+    }
+    if (cfg->peer.port) {
+        h->peer_listener = net_listen(&cfg->peer_listen, &h->peer_listen_event, err, sizeof err);
+        if (h->peer_listener == INVALID_SOCKET) {
+            log_write(LOG_ERROR, "peer link: %s", err);
+            return DAEMON_EXIT_STARTUP;
+        }
+        log_write(LOG_INFO, "peer link: listening on %s:%u, peer at %s:%u", cfg->peer_listen.host,
+                  (unsigned)cfg->peer_listen.port, cfg->peer.host, (unsigned)cfg->peer.port);
+        try_connect_peer(h);
+    }
     try_connect(h);
     return DAEMON_EXIT_OK;
 }
@@ -212,6 +354,14 @@ static void stop(struct agent_host *h)
     }
     pipe_server_close(h->pipe);
     net_close(&h->link);
+    net_close(&h->peer_out);
+    for (int i = 0; i < PEER_IN_MAX; i++)
+        net_close(&h->peer_in[i]);
+    if (h->peer_listener != INVALID_SOCKET)
+        closesocket(h->peer_listener);
+    if (h->peer_listen_event != WSA_INVALID_EVENT)
+        WSACloseEvent(h->peer_listen_event);
+    app_monitor_close(h->app);
     if (h->nlb)
         nlb_close(h->nlb);
 }
@@ -223,6 +373,11 @@ int agent_host_run(const struct daemon_env *env)
     memset(h, 0, sizeof *h);
     h->env = env;
     net_conn_init(&h->link);
+    net_conn_init(&h->peer_out);
+    for (int i = 0; i < PEER_IN_MAX; i++)
+        net_conn_init(&h->peer_in[i]);
+    h->peer_listener = INVALID_SOCKET;
+    h->peer_listen_event = WSA_INVALID_EVENT;
 
     int rc = start(h);
     if (rc == DAEMON_EXIT_OK)
@@ -235,6 +390,15 @@ int agent_host_run(const struct daemon_env *env)
         event_loop_add(&loop, env->stop_event, TAG_STOP);
         if (h->link.sock != INVALID_SOCKET)
             event_loop_add(&loop, h->link.event, TAG_LINK);
+        if (app_monitor_handle(h->app))
+            event_loop_add(&loop, app_monitor_handle(h->app), TAG_APP);
+        if (h->peer_listener != INVALID_SOCKET)
+            event_loop_add(&loop, h->peer_listen_event, TAG_PEER_LISTEN);
+        if (h->peer_out.sock != INVALID_SOCKET)
+            event_loop_add(&loop, h->peer_out.event, TAG_PEER_OUT);
+        for (int i = 0; i < PEER_IN_MAX; i++)
+            if (h->peer_in[i].sock != INVALID_SOCKET)
+                event_loop_add(&loop, h->peer_in[i].event, TAG_PEER_IN + i);
         HANDLE pipe_events[PIPE_SERVER_INSTANCES];
         int np = pipe_server_events(h->pipe, pipe_events);
         for (int i = 0; i < np; i++)
@@ -244,12 +408,28 @@ int agent_host_run(const struct daemon_env *env)
         DWORD wait = next_tick > now ? (DWORD)(next_tick - now) : 0;
         int tag = event_loop_wait(&loop, wait);
         char err[512];
+        int changed = 0;
         if (tag == TAG_STOP)
             break;
         if (tag == TAG_LINK) {
             if (net_service(&h->link, on_link_up, on_link_message, h, err, sizeof err) ==
                 NET_CLOSED)
                 link_down(h, err);
+        } else if (tag == TAG_APP) {
+            int healthy = app_monitor_check(h->app, win_now_ms(), &changed);
+            app_changed(h, healthy, changed);
+        } else if (tag == TAG_PEER_LISTEN) {
+            accept_peer(h);
+        } else if (tag == TAG_PEER_OUT) {
+            if (net_service(&h->peer_out, on_peer_up, on_peer_out_message, h, err,
+                            sizeof err) == NET_CLOSED)
+                peer_down(h, err);
+        } else if (tag >= TAG_PEER_IN && tag < TAG_PEER_IN + PEER_IN_MAX) {
+            struct net_conn *c = &h->peer_in[tag - TAG_PEER_IN];
+            if (net_service(c, NULL, on_peer_message, h, err, sizeof err) == NET_CLOSED) {
+                log_write(LOG_INFO, "peer link from %s closed: %s", c->peer, err);
+                net_close(c);
+            }
         } else if (tag >= TAG_PIPE && tag < TAG_PIPE + PIPE_SERVER_INSTANCES) {
             pipe_server_service(h->pipe, tag - TAG_PIPE, on_pipe_request, h);
         } else if (tag == EVENT_LOOP_FAILED) {
@@ -263,6 +443,13 @@ int agent_host_run(const struct daemon_env *env)
             step(h, &ev);
             if (h->link.sock == INVALID_SOCKET && now >= h->reconnect_at)
                 try_connect(h);
+            if (h->env->cfg->peer.port && h->peer_out.sock == INVALID_SOCKET &&
+                now >= h->peer_reconnect_at)
+                try_connect_peer(h);
+            if (h->app) {
+                int healthy = app_monitor_tick(h->app, now, &changed);
+                app_changed(h, healthy, changed);
+            }
         }
     }
     if (h->fatal)

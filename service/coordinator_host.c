@@ -44,10 +44,13 @@ static struct net_conn *link_by_id(struct coordinator_host *h, uint32_t id)
     return NULL;
 }
 
+/* tell: the link failed or was refused (logged as a warning, and the core
+ * hears of it); otherwise the core itself asked for the close. */
 static void drop_link(struct coordinator_host *h, struct net_conn *c, const char *why, int tell)
 {
     uint32_t id = c->id;
-    log_write(LOG_INFO, "closing link %u (%s): %s", (unsigned)id, c->peer, why);
+    log_write(tell ? LOG_WARNING : LOG_INFO, "closing link %u (%s): %s", (unsigned)id, c->peer,
+              why);
     net_close(c);
     if (tell) {
         struct coordinator_event ev = {.type = COORD_EV_DISCONNECT, .conn = id};
@@ -166,6 +169,11 @@ static int on_pipe_request(void *ctx, uint32_t token, const struct wire_msg *req
         coordinator_status(&h->core, win_now_ms(), &reply->u.status);
         return PIPE_ANSWER_NOW;
     }
+    if (req->type == WIRE_HISTORY_REQ) {
+        reply->type = WIRE_HISTORY_REPLY;
+        wire_history_fill(&reply->u.history, &h->core.history, win_now_ms());
+        return PIPE_ANSWER_NOW;
+    }
     if (req->type == WIRE_SWITCHOVER_REQ) {
         h->current_token = token;
         h->answered_now = 0;
@@ -203,10 +211,14 @@ static int start(struct coordinator_host *h)
     set.heartbeat_ms = cfg->heartbeat_ms;
     set.election_wait_ms = cfg->election_wait_ms;
     set.switchover_timeout_ms = cfg->switchover_timeout_ms;
+    set.loss_ms = cfg->heartbeat_ms * cfg->miss_count;
+    set.max_delay_ms = cfg->max_delay_ms;
+    set.preempt = cfg->preempt;
+    set.preempt_delay_ms = cfg->preempt_delay_ms;
     coordinator_init(&h->core, &set, epoch, win_now_ms());
 
     h->env->progress(h->env->progress_ctx, DAEMON_STARTING);
-    h->pipe = pipe_server_open(cfg->pipe, err, sizeof err);
+    h->pipe = pipe_server_open(cfg->pipe, cfg->status_group, err, sizeof err);
     if (!h->pipe) {
         log_write(LOG_ERROR, "%s", err);
         return DAEMON_EXIT_STARTUP;

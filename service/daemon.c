@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmac_cng.h"
 #include "log.h"
 #include "net.h"
 #include "winutil.h"
@@ -42,6 +43,33 @@ int daemon_load_config(const char *path, struct config *cfg, char *err, size_t c
         return -1;
     }
     int r = config_parse(path, text, len, cfg, err, cap);
+    free(text);
+    return r;
+}
+
+/* The pre-shared key: from the config, or from its key_file. */
+static int load_key(const struct config *cfg, uint8_t *key, uint8_t *key_len, char *err,
+                    size_t cap)
+{
+    *key_len = 0;
+    if (cfg->key_len) {
+        memcpy(key, cfg->key, cfg->key_len);
+        *key_len = cfg->key_len;
+        return 0;
+    }
+    if (!cfg->key_file[0])
+        return 0; /* allow_unauthenticated: the config checked it is set */
+    size_t len = 0;
+    DWORD rc = 0;
+    char *text = win_read_file(cfg->key_file, 1024, &len, &rc);
+    if (!text) {
+        char why[256];
+        snprintf(err, cap, "[security] key_file: cannot read %s: %s", cfg->key_file,
+                 win_error_text(rc, why, sizeof why));
+        return -1;
+    }
+    int r = config_key_from_file_text(cfg->key_file, text, len, key, key_len, err, cap);
+    SecureZeroMemory(text, len);
     free(text);
     return r;
 }
@@ -112,8 +140,38 @@ int daemon_run(const struct config *cfg, HANDLE stop_event, int console,
         log_close();
         return DAEMON_EXIT_STARTUP;
     }
+    static uint8_t key[64];
+    uint8_t key_len = 0;
+    struct hmac_cng hmac;
+    memset(&hmac, 0, sizeof hmac);
+    if (load_key(cfg, key, &key_len, err, sizeof err) != 0) {
+        log_write(LOG_ERROR, "%s", err);
+        net_cleanup();
+        log_close();
+        return DAEMON_EXIT_CONFIG;
+    }
+    if (key_len) {
+        DWORD hrc = hmac_cng_open(&hmac);
+        if (hrc != 0) {
+            char why[256];
+            log_write(LOG_ERROR, "cannot open CNG's HMAC-SHA256: %s",
+                      win_error_text(hrc, why, sizeof why));
+            net_cleanup();
+            log_close();
+            return DAEMON_EXIT_STARTUP;
+        }
+        log_write(LOG_INFO, "links are authenticated (HMAC-SHA256, %u-byte pre-shared key)",
+                  (unsigned)key_len);
+    } else {
+        log_write(LOG_WARNING, "LAB ONLY: [security] allow_unauthenticated = yes; links are NOT "
+                               "authenticated and anyone who can reach them can take control");
+    }
+    net_set_security(key, key_len, &hmac);
     int rc = cfg->role == MODEL_ROLE_COORDINATOR ? coordinator_host_run(&env)
                                                  : agent_host_run(&env);
+    net_set_security(NULL, 0, NULL);
+    SecureZeroMemory(key, sizeof key);
+    hmac_cng_close(&hmac);
     net_cleanup();
     log_write(rc == DAEMON_EXIT_OK ? LOG_INFO : LOG_ERROR, "nlbctld stopped (exit code %d)", rc);
     log_close();

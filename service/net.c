@@ -6,6 +6,38 @@
 
 #include "winutil.h"
 
+static int flush(struct net_conn *c, char *err, size_t cap);
+
+static const uint8_t *link_key;
+static size_t link_key_len;
+static struct hmac_cng *link_hmac;
+
+void net_set_security(const uint8_t *key, size_t key_len, struct hmac_cng *hmac)
+{
+    link_key = key;
+    link_key_len = key_len;
+    link_hmac = hmac;
+}
+
+/* A new connection says who it is before anything else: its random nonce,
+ * which binds every MAC on it to this connection alone. */
+static int begin_handshake(struct net_conn *c, char *err, size_t cap)
+{
+    if (link_key_len == 0)
+        return 0;
+    uint8_t nonce[SEAL_NONCE];
+    if (random_bytes(nonce, sizeof nonce) != 0 ||
+        seal_init(&c->seal, link_key, link_key_len, c->initiator, nonce, hmac_cng_sha256,
+                  link_hmac) != SEAL_OK) {
+        snprintf(err, cap, "cannot set up authentication for %s", c->peer);
+        return -1;
+    }
+    seal_hello_encode(nonce, c->out + c->out_len);
+    c->out_len += SEAL_HELLO_SIZE;
+    c->handshaking = 1;
+    return 0;
+}
+
 static void sock_error(char *err, size_t cap, const char *what, int code)
 {
     char why[256];
@@ -112,7 +144,14 @@ int net_accept(SOCKET listener, struct net_conn *c, uint32_t id, char *err, size
     char ip[32] = "?";
     inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
     snprintf(c->peer, sizeof c->peer, "%s:%u", ip, (unsigned)ntohs(sa.sin_port));
-    return arm(c, FD_READ | FD_WRITE | FD_CLOSE, err, cap);
+    if (arm(c, FD_READ | FD_WRITE | FD_CLOSE, err, cap) != 0)
+        return -1;
+    c->initiator = 0;
+    if (begin_handshake(c, err, cap) != 0 || flush(c, err, cap) != 0) {
+        net_close(c);
+        return -1;
+    }
+    return 0;
 }
 
 int net_connect(const struct config_endpoint *ep, struct net_conn *c, uint32_t id, char *err,
@@ -132,6 +171,7 @@ int net_connect(const struct config_endpoint *ep, struct net_conn *c, uint32_t i
     if (arm(c, FD_CONNECT | FD_READ | FD_WRITE | FD_CLOSE, err, cap) != 0)
         return -1;
     c->connecting = 1;
+    c->initiator = 1;
     if (connect(c->sock, (struct sockaddr *)&sa, sizeof sa) != 0 &&
         WSAGetLastError() != WSAEWOULDBLOCK) {
         sock_error(err, cap, "connect failed", WSAGetLastError());
@@ -159,19 +199,28 @@ static int flush(struct net_conn *c, char *err, size_t cap)
 
 int net_send(struct net_conn *c, const struct wire_msg *msg, char *err, size_t cap)
 {
-    if (c->sock == INVALID_SOCKET || c->connecting) {
+    if (c->sock == INVALID_SOCKET || c->connecting || c->handshaking) {
         snprintf(err, cap, "not connected");
         return -1;
     }
+    uint8_t frame[WIRE_MAX_FRAME + SEAL_TRAILER];
     size_t len = 0;
-    int rc = wire_encode(msg, c->out + c->out_len, sizeof c->out - c->out_len, &len);
+    int rc = wire_encode(msg, frame, WIRE_MAX_FRAME, &len);
     if (rc != WIRE_OK) {
-        /* A full queue means the peer stopped reading for seconds: treat it
-         * as gone rather than buffering without bound. */
-        snprintf(err, cap, "cannot queue %s: %s", wire_type_name(msg->type),
-                 rc == WIRE_NO_SPACE ? "the peer is not reading" : wire_error_text(rc));
+        snprintf(err, cap, "cannot encode %s: %s", wire_type_name(msg->type), wire_error_text(rc));
         return -1;
     }
+    if (link_key_len && (rc = seal_wrap(&c->seal, frame, len, frame, sizeof frame, &len)) != SEAL_OK) {
+        snprintf(err, cap, "cannot seal %s: %s", wire_type_name(msg->type), seal_error_text(rc));
+        return -1;
+    }
+    if (len > sizeof c->out - c->out_len) {
+        /* A full queue means the peer stopped reading for seconds: treat it
+         * as gone rather than buffering without bound. */
+        snprintf(err, cap, "cannot queue %s: the peer is not reading", wire_type_name(msg->type));
+        return -1;
+    }
+    memcpy(c->out + c->out_len, frame, len);
     c->out_len += len;
     return flush(c, err, cap);
 }
@@ -184,9 +233,35 @@ static int drain_frames(struct net_conn *c, net_message_fn on_msg, void *ctx, ch
     while (off < c->in_len) {
         struct wire_msg m;
         size_t used = 0;
-        int rc = wire_decode(c->in + off, c->in_len - off, &m, &used);
-        if (rc == WIRE_NEED_MORE)
-            break;
+        uint8_t *at = c->in + off;
+        size_t have = c->in_len - off;
+        int rc;
+        if (link_key_len) {
+            /* Nothing of a frame is decoded before its MAC is checked. */
+            rc = wire_decode(at, have < WIRE_HEADER_SIZE ? have : WIRE_HEADER_SIZE, &m, &used);
+            if (rc == WIRE_NEED_MORE && have >= WIRE_HEADER_SIZE) {
+                size_t plen = ((size_t)at[4] << 24) | ((size_t)at[5] << 16) |
+                              ((size_t)at[6] << 8) | at[7];
+                size_t total = WIRE_HEADER_SIZE + plen + SEAL_TRAILER;
+                if (have < total)
+                    break;
+                size_t frame_len = 0;
+                int sr = seal_unwrap(&c->seal, at, total, &frame_len);
+                if (sr != SEAL_OK) {
+                    snprintf(err, cap, "refused a message from %s: %s", c->peer,
+                             seal_error_text(sr));
+                    return NET_CLOSED;
+                }
+                rc = wire_decode(at, frame_len, &m, &used);
+                used = total;
+            } else if (rc == WIRE_NEED_MORE) {
+                break;
+            }
+        } else {
+            rc = wire_decode(at, have, &m, &used);
+            if (rc == WIRE_NEED_MORE)
+                break;
+        }
         if (rc != WIRE_OK) {
             snprintf(err, cap, "refused a message from %s: %s", c->peer, wire_error_text(rc));
             return NET_CLOSED;
@@ -200,7 +275,31 @@ static int drain_frames(struct net_conn *c, net_message_fn on_msg, void *ctx, ch
     return NET_OK;
 }
 
-static int read_all(struct net_conn *c, net_message_fn on_msg, void *ctx, char *err, size_t cap)
+/* The peer's hello: its nonce. An initiator's link is up only now. */
+static int finish_handshake(struct net_conn *c, net_connected_fn on_connected, void *ctx,
+                            char *err, size_t cap)
+{
+    uint8_t nonce[SEAL_NONCE];
+    int rc = seal_hello_decode(c->in, c->in_len, nonce);
+    if (rc == SEAL_TOO_SHORT)
+        return NET_OK;
+    if (rc == SEAL_OK)
+        rc = seal_set_peer_nonce(&c->seal, nonce);
+    if (rc != SEAL_OK) {
+        snprintf(err, cap, "%s did not open an authenticated link (%s); do both ends have a "
+                           "[security] key?", c->peer, seal_error_text(rc));
+        return NET_CLOSED;
+    }
+    memmove(c->in, c->in + SEAL_HELLO_SIZE, c->in_len - SEAL_HELLO_SIZE);
+    c->in_len -= SEAL_HELLO_SIZE;
+    c->handshaking = 0;
+    if (c->initiator && on_connected && on_connected(ctx, c))
+        return NET_OK;
+    return NET_OK;
+}
+
+static int read_all(struct net_conn *c, net_connected_fn on_connected, net_message_fn on_msg,
+                    void *ctx, char *err, size_t cap)
 {
     for (;;) {
         if (c->in_len == sizeof c->in) {
@@ -221,6 +320,15 @@ static int read_all(struct net_conn *c, net_message_fn on_msg, void *ctx, char *
         }
         c->in_len += (size_t)n;
         uint32_t id = c->id;
+        if (c->handshaking) {
+            int hr = finish_handshake(c, on_connected, ctx, err, cap);
+            if (hr != NET_OK)
+                return hr;
+            if (c->sock == INVALID_SOCKET || c->id != id)
+                return NET_OK;
+            if (c->handshaking)
+                continue;
+        }
         if (drain_frames(c, on_msg, ctx, err, cap) != NET_OK)
             return NET_CLOSED;
         if (c->sock == INVALID_SOCKET || c->id != id)
@@ -246,9 +354,11 @@ int net_service(struct net_conn *c, net_connected_fn on_connected, net_message_f
         }
         c->connecting = 0;
         result = NET_CONNECTED;
+        if (begin_handshake(c, err, cap) != 0 || flush(c, err, cap) != 0)
+            return NET_CLOSED;
         uint32_t id = c->id;
-        /* The caller speaks first (HELLO) before any reply is read. */
-        if (on_connected && on_connected(ctx, c))
+        /* Without authentication the link is up now; the caller speaks first. */
+        if (!c->handshaking && on_connected && on_connected(ctx, c))
             return NET_OK;
         if (c->sock == INVALID_SOCKET || c->id != id)
             return NET_OK;
@@ -258,7 +368,7 @@ int net_service(struct net_conn *c, net_connected_fn on_connected, net_message_f
             return NET_CLOSED;
     }
     if (ne.lNetworkEvents & (FD_READ | FD_CLOSE)) {
-        if (read_all(c, on_msg, ctx, err, cap) != NET_OK)
+        if (read_all(c, on_connected, on_msg, ctx, err, cap) != NET_OK)
             return NET_CLOSED;
         if ((ne.lNetworkEvents & FD_CLOSE) && c->sock != INVALID_SOCKET) {
             snprintf(err, cap, "%s closed the connection", c->peer);
@@ -278,4 +388,6 @@ void net_close(struct net_conn *c)
     c->event = WSA_INVALID_EVENT;
     c->in_len = c->out_len = 0;
     c->connecting = 0;
+    c->handshaking = 0;
+    seal_clear(&c->seal);
 }

@@ -11,9 +11,11 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "hmac_cng.h"
+#include "seal.h"
 #include "wire.h"
 
-#define NET_OUT_MAX (4 * WIRE_MAX_FRAME)
+#define NET_OUT_MAX (4 * (WIRE_MAX_FRAME + SEAL_TRAILER))
 
 struct net_conn {
     SOCKET sock; /* INVALID_SOCKET when the slot is free */
@@ -21,8 +23,11 @@ struct net_conn {
     uint32_t id;
     int connecting;
     char peer[64]; /* "192.0.2.1:50123", for logs */
-    uint8_t in[2 * WIRE_MAX_FRAME];
+    uint8_t in[2 * (WIRE_MAX_FRAME + SEAL_TRAILER)];
     size_t in_len;
+    int initiator;
+    int handshaking; /* waiting for the peer's nonce (authenticated links) */
+    struct seal seal;
     uint8_t out[NET_OUT_MAX];
     size_t out_len;
 };
@@ -35,6 +40,11 @@ typedef int (*net_message_fn)(void *ctx, struct net_conn *c, const struct wire_m
 
 /* Called once when an outgoing connect completes; same return rule. */
 typedef int (*net_connected_fn)(void *ctx, struct net_conn *c);
+
+/* Every link of this process is authenticated with this key (HMAC-SHA256
+ * through CNG, per-connection nonces, sequence numbers: see seal.h), or,
+ * with key_len 0 (lab only), not at all. Call once before any connection. */
+void net_set_security(const uint8_t *key, size_t key_len, struct hmac_cng *hmac);
 
 int net_startup(char *err, size_t cap);
 void net_cleanup(void);

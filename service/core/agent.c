@@ -32,23 +32,52 @@ static void logf_(struct agent_actions *out, uint8_t level, const char *fmt, ...
     va_end(ap);
 }
 
+uint32_t agent_peer_silent_ms(const struct agent *a, uint64_t now)
+{
+    if (!a->set.has_peer)
+        return WIRE_SILENT_NEVER;
+    uint64_t since = a->peer_heard ? a->peer_heard_at : a->started_at;
+    uint64_t age = now > since ? now - since : 0;
+    return age >= WIRE_SILENT_NEVER ? WIRE_SILENT_NEVER - 1 : (uint32_t)age;
+}
+
+static void fill_report(const struct agent *a, uint64_t now, struct wire_msg *m)
+{
+    struct wire_report *r = &m->u.report;
+    m->type = WIRE_REPORT;
+    r->epoch = a->epoch;
+    r->mode = a->mode;
+    r->app_healthy = a->app_healthy;
+    r->port_desired = a->port_desired;
+    r->port_actual = a->port_actual;
+    r->peer_silent_ms = agent_peer_silent_ms(a, now);
+    if (a->peer_heard) {
+        r->peer_mode = a->peer.mode;
+        r->peer_app_healthy = a->peer.app_healthy;
+        r->peer_port = a->peer.port_actual;
+        r->peer_epoch = a->peer.epoch;
+    }
+    snprintf(r->reason, sizeof r->reason, "%s", a->last_reason);
+}
+
+/* The report is the heartbeat on both links: it goes to whoever is up. */
 static void send_report(struct agent *a, uint64_t now, struct agent_actions *out)
 {
-    struct agent_action *act = push(out, AGENT_ACT_SEND);
-    if (!act)
-        return;
-    act->msg.type = WIRE_REPORT;
-    act->msg.u.report.epoch = a->epoch;
-    act->msg.u.report.mode = a->mode;
-    act->msg.u.report.app_healthy = a->app_healthy;
-    act->msg.u.report.port_desired = a->port_desired;
-    act->msg.u.report.port_actual = a->port_actual;
+    static const uint8_t kinds[2] = {AGENT_ACT_SEND, AGENT_ACT_SEND_PEER};
+    const uint8_t up[2] = {a->coord_up, a->peer_up};
+    for (int i = 0; i < 2; i++) {
+        if (!up[i])
+            continue;
+        struct agent_action *act = push(out, kinds[i]);
+        if (act)
+            fill_report(a, now, &act->msg);
+    }
     a->next_report_at = now + a->set.heartbeat_ms;
 }
 
-static void send_hello(const struct agent *a, struct agent_actions *out)
+static void send_hello(const struct agent *a, uint8_t kind, struct agent_actions *out)
 {
-    struct agent_action *act = push(out, AGENT_ACT_SEND);
+    struct agent_action *act = push(out, kind);
     if (!act)
         return;
     act->msg.type = WIRE_HELLO;
@@ -74,7 +103,7 @@ static void nlb_query(struct agent *a, struct agent_actions *out)
 
 /* ---- modes ----------------------------------------------------------------- */
 
-enum trigger { T_ROLE_PRIMARY, T_ROLE_BACKUP, T_STOP };
+enum trigger { T_ROLE_PRIMARY, T_ROLE_BACKUP, T_STOP, T_APP_FAILED, T_ISOLATED };
 
 /* The mode table: anything not listed leaves the mode as it is. */
 static const struct {
@@ -85,6 +114,8 @@ static const struct {
     {MODEL_MODE_BACKUP, T_ROLE_PRIMARY, MODEL_MODE_PRIMARY},
     {MODEL_MODE_PRIMARY, T_ROLE_BACKUP, MODEL_MODE_BACKUP},
     {MODEL_MODE_PRIMARY, T_STOP, MODEL_MODE_BACKUP},
+    {MODEL_MODE_PRIMARY, T_APP_FAILED, MODEL_MODE_BACKUP},
+    {MODEL_MODE_PRIMARY, T_ISOLATED, MODEL_MODE_BACKUP},
 };
 
 static uint8_t desired_port(uint8_t mode)
@@ -104,6 +135,7 @@ static void fire(struct agent *a, uint8_t trigger, const char *why, uint64_t now
               model_mode_name(to), why);
         snprintf(a->last_reason, sizeof a->last_reason, "%s -> %s because %s",
                  model_mode_name(a->mode), model_mode_name(to), why);
+        model_history_add(&a->history, now, a->last_reason);
         a->mode = to;
         a->last_transition_at = now;
         break;
@@ -128,7 +160,8 @@ static void on_start(struct agent *a, uint64_t now, struct agent_actions *out)
 {
     a->mode = MODEL_MODE_BACKUP;
     a->port_desired = MODEL_PORT_DISABLED;
-    snprintf(a->last_reason, sizeof a->last_reason, "safe start as backup");
+    snprintf(a->last_reason, sizeof a->last_reason, "safe start as backup, port disabled");
+    model_history_add(&a->history, now, a->last_reason);
     a->last_transition_at = now;
     logf_(out, AGENT_LOG_INFO,
           "node %s starting as backup with epoch %llu; disabling its port until the "
@@ -153,6 +186,15 @@ static void on_set_role(struct agent *a, const struct wire_msg *m, uint64_t now,
         send_report(a, now, out); /* tells the sender our epoch */
         return;
     }
+    if (r->mode == MODEL_MODE_PRIMARY && !a->app_healthy) {
+        logf_(out, AGENT_LOG_WARNING,
+              "refused SET_ROLE primary (epoch %llu): the application is not healthy",
+              (unsigned long long)r->epoch);
+        send_report(a, now, out);
+        return;
+    }
+    if (now > a->last_contact_at)
+        a->last_contact_at = now; /* it answers what we reported */
     if (r->epoch > a->epoch) {
         /* Persist before acting: after a crash we must never accept an
          * epoch older than one we already obeyed. */
@@ -206,19 +248,101 @@ static void on_nlb_done(struct agent *a, const struct agent_event *ev, uint64_t 
         logf_(out, AGENT_LOG_INFO, "port %s (confirmed by read-back)",
               model_port_name(a->port_actual));
     }
-    if (a->coord_up)
-        send_report(a, now, out);
+    send_report(a, now, out); /* to whoever is up: the peer relays it */
+}
+
+/* Contact counts from when the other side last heard us, so a link that
+ * only works one way does not keep a cut-off primary serving. */
+static void note_contact(struct agent *a, uint64_t now, uint32_t their_silence)
+{
+    if (their_silence == WIRE_SILENT_NEVER || their_silence > now)
+        return;
+    uint64_t at = now - their_silence;
+    if (at > a->last_contact_at)
+        a->last_contact_at = at;
+}
+
+static void on_coordinator_message(struct agent *a, const struct wire_msg *m, uint64_t now,
+                                   struct agent_actions *out)
+{
+    if (m->type == WIRE_SET_ROLE)
+        on_set_role(a, m, now, out);
+    else if (m->type == WIRE_HEARTBEAT)
+        note_contact(a, now, m->u.heartbeat.silent_ms);
+    else
+        logf_(out, AGENT_LOG_WARNING, "ignored unexpected %s from the coordinator",
+              wire_type_name(m->type));
+}
+
+static void on_peer_message(struct agent *a, const struct wire_msg *m, uint64_t now,
+                            struct agent_actions *out)
+{
+    if (m->type == WIRE_HELLO) {
+        if (strcmp(m->u.hello.pair, a->set.pair) != 0 || strcmp(m->u.hello.node, a->set.node) == 0)
+            logf_(out, AGENT_LOG_ERROR,
+                  "the peer link says it is node %s of pair %s; this is node %s of pair %s",
+                  m->u.hello.node, m->u.hello.pair, a->set.node, a->set.pair);
+        return;
+    }
+    if (m->type != WIRE_REPORT) {
+        logf_(out, AGENT_LOG_WARNING, "ignored unexpected %s from the peer",
+              wire_type_name(m->type));
+        return;
+    }
+    int first = !a->peer_heard;
+    a->peer = m->u.report;
+    a->peer_heard = 1;
+    a->peer_heard_at = now;
+    note_contact(a, now, m->u.report.peer_silent_ms);
+    if (first)
+        logf_(out, AGENT_LOG_INFO, "hearing the peer: it is %s, port %s",
+              model_mode_name(a->peer.mode), model_port_name(a->peer.port_actual));
+}
+
+/* W2: a primary whose application dies disables its own port at once and
+ * says so; the coordinator then promotes the other node. */
+static void on_app(struct agent *a, uint8_t healthy, uint64_t now, struct agent_actions *out)
+{
+    if (healthy == a->app_healthy)
+        return;
+    a->app_healthy = healthy;
+    if (a->stopping)
+        return; /* the port is already on its way to disabled */
+    if (!healthy) {
+        logf_(out, AGENT_LOG_ERROR, "the application is down");
+        fire(a, T_APP_FAILED, "the application failed", now, out);
+        reconcile(a, out);
+    } else {
+        logf_(out, AGENT_LOG_INFO, "the application is healthy again; this node can be backup");
+    }
+    send_report(a, now, out);
+}
+
+/* I5: a primary nobody has heard for isolation_ms may have been replaced;
+ * it steps down before the coordinator can promote the other node. */
+static void check_isolation(struct agent *a, uint64_t now, struct agent_actions *out)
+{
+    if (a->mode != MODEL_MODE_PRIMARY || now < a->last_contact_at + a->set.isolation_ms)
+        return;
+    char why[96];
+    snprintf(why, sizeof why, "isolated: no contact with coordinator or peer for %llu ms",
+             (unsigned long long)(now - a->last_contact_at));
+    logf_(out, AGENT_LOG_ERROR, "%s; disabling the port", why);
+    fire(a, T_ISOLATED, why, now, out);
+    reconcile(a, out);
+    send_report(a, now, out);
 }
 
 static void on_tick(struct agent *a, uint64_t now, struct agent_actions *out)
 {
     if (a->stopping)
         return;
+    check_isolation(a, now, out);
     if (a->pending == AGENT_NLB_IDLE && now >= a->next_reconcile_at) {
         a->next_reconcile_at = now + a->set.reconcile_ms;
         nlb_query(a, out);
     }
-    if (a->coord_up && now >= a->next_report_at)
+    if ((a->coord_up || a->peer_up) && now >= a->next_report_at)
         send_report(a, now, out);
 }
 
@@ -245,6 +369,8 @@ void agent_init(struct agent *a, const struct agent_settings *set, uint64_t pers
     a->next_report_at = now;
     a->next_reconcile_at = now + set->reconcile_ms;
     a->last_transition_at = now;
+    a->started_at = now;
+    a->last_contact_at = now;
 }
 
 void agent_step(struct agent *a, const struct agent_event *ev, uint64_t now,
@@ -258,7 +384,7 @@ void agent_step(struct agent *a, const struct agent_event *ev, uint64_t now,
     case AGENT_EV_COORD_UP:
         a->coord_up = 1;
         logf_(out, AGENT_LOG_INFO, "connected to the coordinator");
-        send_hello(a, out);
+        send_hello(a, AGENT_ACT_SEND, out);
         send_report(a, now, out);
         break;
     case AGENT_EV_COORD_DOWN:
@@ -267,11 +393,26 @@ void agent_step(struct agent *a, const struct agent_event *ev, uint64_t now,
         a->coord_up = 0;
         break;
     case AGENT_EV_MESSAGE:
-        if (ev->msg && ev->msg->type == WIRE_SET_ROLE)
-            on_set_role(a, ev->msg, now, out);
-        else if (ev->msg && ev->msg->type != WIRE_HEARTBEAT)
-            logf_(out, AGENT_LOG_WARNING, "ignored unexpected %s from the coordinator",
-                  wire_type_name(ev->msg->type));
+        if (ev->msg)
+            on_coordinator_message(a, ev->msg, now, out);
+        break;
+    case AGENT_EV_PEER_MESSAGE:
+        if (ev->msg)
+            on_peer_message(a, ev->msg, now, out);
+        break;
+    case AGENT_EV_PEER_UP:
+        a->peer_up = 1;
+        logf_(out, AGENT_LOG_INFO, "connected to the peer agent");
+        send_hello(a, AGENT_ACT_SEND_PEER, out);
+        send_report(a, now, out);
+        break;
+    case AGENT_EV_PEER_DOWN:
+        if (a->peer_up)
+            logf_(out, AGENT_LOG_WARNING, "lost the link to the peer agent");
+        a->peer_up = 0;
+        break;
+    case AGENT_EV_APP:
+        on_app(a, ev->ok ? 1 : 0, now, out);
         break;
     case AGENT_EV_NLB_DONE:
         on_nlb_done(a, ev, now, out);
@@ -306,6 +447,7 @@ void agent_status(const struct agent *a, uint64_t now, struct wire_status_reply 
     n->port_desired = a->port_desired;
     n->port_actual = a->port_actual;
     n->epoch = a->epoch;
-    (void)now;
     n->last_heard_ms = 0;
+    n->peer_link = a->peer_heard && agent_peer_silent_ms(a, now) < a->set.peer_loss_ms;
+    snprintf(n->last_change, sizeof n->last_change, "%s", a->last_reason);
 }

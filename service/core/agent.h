@@ -23,6 +23,9 @@ struct agent_settings {
     char node[MODEL_NAME_MAX + 1];
     uint32_t heartbeat_ms; /* how often a REPORT goes out when nothing changes */
     uint32_t reconcile_ms; /* how often NLB is read back to catch drift */
+    uint32_t isolation_ms; /* a primary out of contact this long disables its port */
+    uint32_t peer_loss_ms; /* the peer counts as lost after this much silence */
+    uint8_t has_peer;      /* a peer link is configured */
 };
 
 enum agent_event_type {
@@ -32,20 +35,25 @@ enum agent_event_type {
     AGENT_EV_MESSAGE,    /* a decoded message from the coordinator */
     AGENT_EV_NLB_DONE,   /* the NLB command finished; port = state read back */
     AGENT_EV_TICK,       /* time passed */
-    AGENT_EV_STOP        /* the service is stopping: disable the port */
+    AGENT_EV_STOP,       /* the service is stopping: disable the port */
+    AGENT_EV_APP,        /* the application's health changed: ok = healthy */
+    AGENT_EV_PEER_UP,    /* the link to the peer agent is connected */
+    AGENT_EV_PEER_DOWN,  /* ... and lost */
+    AGENT_EV_PEER_MESSAGE /* a decoded message from the peer agent */
 };
 
 struct agent_event {
     uint8_t type;               /* enum agent_event_type */
     const struct wire_msg *msg; /* AGENT_EV_MESSAGE */
     uint8_t port;               /* AGENT_EV_NLB_DONE: enum model_port read back */
-    uint8_t ok;                 /* AGENT_EV_NLB_DONE: the command itself succeeded */
+    uint8_t ok;                 /* NLB_DONE: the command itself succeeded; APP: healthy */
 };
 
 enum agent_action_type {
     AGENT_ACT_NLB_SET = 1,   /* drive the port to `port`, read back, report NLB_DONE */
     AGENT_ACT_NLB_QUERY,     /* read the port's state, report NLB_DONE */
     AGENT_ACT_SEND,          /* send `msg` to the coordinator */
+    AGENT_ACT_SEND_PEER,     /* send `msg` to the peer agent */
     AGENT_ACT_PERSIST_EPOCH, /* store `epoch` durably before anything else */
     AGENT_ACT_LOG            /* `text` at `level` */
 };
@@ -63,7 +71,7 @@ struct agent_action {
     char text[AGENT_TEXT_MAX];
 };
 
-#define AGENT_MAX_ACTIONS 8
+#define AGENT_MAX_ACTIONS 12
 
 struct agent_actions {
     unsigned count;
@@ -82,11 +90,20 @@ struct agent {
     uint8_t pending;      /* enum agent_nlb_pending */
     uint8_t app_healthy;
     uint8_t coord_up;
+    uint8_t peer_up;      /* the peer link is connected */
+    uint8_t peer_heard;   /* a REPORT came from the peer since start */
     uint8_t stopping;
+    struct wire_report peer; /* the peer's last REPORT */
+    uint64_t peer_heard_at;
+    uint64_t started_at;
+    /* The latest moment someone (coordinator or peer) is known to have
+     * heard this agent: two-way contact, not merely messages arriving. */
+    uint64_t last_contact_at;
     uint64_t next_report_at;
     uint64_t next_reconcile_at;
     uint64_t last_transition_at;
     char last_reason[128];
+    struct model_history history;
 };
 
 /* Starts in backup with the epoch persisted by an earlier run (0 if none). */
@@ -96,6 +113,9 @@ void agent_init(struct agent *a, const struct agent_settings *set, uint64_t pers
 /* Runs one event; out receives the actions in the order they must run. */
 void agent_step(struct agent *a, const struct agent_event *ev, uint64_t now,
                 struct agent_actions *out);
+
+/* How long since the peer was last heard (WIRE_SILENT_NEVER without a peer link). */
+uint32_t agent_peer_silent_ms(const struct agent *a, uint64_t now);
 
 /* This agent as a status reply for nlbctl. */
 void agent_status(const struct agent *a, uint64_t now, struct wire_status_reply *st);

@@ -36,7 +36,12 @@ enum kind {
     KIND_U32,
     KIND_PORT,
     KIND_IPV4,
-    KIND_BACKEND
+    KIND_BACKEND,
+    KIND_BOOL,    /* yes/no, true/false, 1/0 */
+    KIND_SERVICE, /* a Windows service name */
+    KIND_ARGS,    /* a command line's arguments, taken verbatim */
+    KIND_HEX,     /* the pre-shared key: never shown in a message */
+    KIND_GROUP    /* a Windows group, optionally DOMAIN\group */
 };
 
 struct key_spec {
@@ -61,10 +66,18 @@ static const struct key_spec keys[] = {
     { "pair", "preferred", KIND_NAME, FIELD(preferred), 0, 0 },
     { "agent", "node", KIND_NAME, FIELD(node), 0, 0 },
     { "agent", "coordinator", KIND_REMOTE, FIELD(coordinator), 0, 0 },
+    { "agent", "peer", KIND_REMOTE, FIELD(peer), 0, 0 },
+    { "agent", "peer_listen", KIND_LISTEN, FIELD(peer_listen), 0, 0 },
+    { "application", "service", KIND_SERVICE, FIELD(app_service), 0, 0 },
+    { "application", "path", KIND_PATH, FIELD(app_path), 0, 0 },
+    { "application", "args", KIND_ARGS, FIELD(app_args), 0, 0 },
+    { "application", "start", KIND_BOOL, FIELD(app_start), 0, 0 },
     { "coordinator", "listen", KIND_LISTEN, FIELD(listen), 0, 0 },
     { "coordinator", "election_wait_ms", KIND_U32, FIELD(election_wait_ms), 0, 600000 },
     { "coordinator", "switchover_timeout_ms", KIND_U32, FIELD(switchover_timeout_ms),
       1000, 600000 },
+    { "coordinator", "preempt", KIND_BOOL, FIELD(preempt), 0, 0 },
+    { "coordinator", "preempt_delay_ms", KIND_U32, FIELD(preempt_delay_ms), 1000, 86400000 },
     { "nlb", "backend", KIND_BACKEND, FIELD(backend), 0, 0 },
     { "nlb", "vip", KIND_IPV4, FIELD(vip), 0, 0 },
     { "nlb", "port", KIND_PORT, FIELD(port), 1, 65535 },
@@ -72,12 +85,20 @@ static const struct key_spec keys[] = {
     { "timing", "heartbeat_ms", KIND_U32, FIELD(heartbeat_ms), 50, 60000 },
     { "timing", "reconcile_ms", KIND_U32, FIELD(reconcile_ms), 100, 3600000 },
     { "timing", "reconnect_ms", KIND_U32, FIELD(reconnect_ms), 50, 60000 },
+    { "timing", "miss_count", KIND_U32, FIELD(miss_count), 2, 100 },
+    { "timing", "isolation_ms", KIND_U32, FIELD(isolation_ms), 100, 600000 },
+    { "timing", "nlb_timeout_ms", KIND_U32, FIELD(nlb_timeout_ms), 100, 600000 },
+    { "timing", "max_delay_ms", KIND_U32, FIELD(max_delay_ms), 0, 60000 },
+    { "security", "key", KIND_HEX, FIELD(key), 0, 0 },
+    { "security", "key_file", KIND_PATH, FIELD(key_file), 0, 0 },
+    { "security", "allow_unauthenticated", KIND_BOOL, FIELD(allow_unauthenticated), 0, 0 },
+    { "security", "status_group", KIND_GROUP, FIELD(status_group), 0, 0 },
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
 
 static const char *const sections[] = {
-    "nlbctld", "pair", "agent", "coordinator", "nlb", "timing"
+    "nlbctld", "pair", "agent", "application", "coordinator", "nlb", "timing", "security"
 };
 
 #define SECTION_COUNT (sizeof sections / sizeof sections[0])
@@ -487,6 +508,99 @@ static int set_ipv4(struct parser *p, const struct key_spec *k, const char *v, s
     return 0;
 }
 
+static int set_bool(struct parser *p, const struct key_spec *k, const char *v, size_t n)
+{
+    char shown[SHOW_BUF];
+    uint8_t *flag = field_of(p, k);
+
+    if (span_ieq(v, n, "yes") || span_ieq(v, n, "true") || span_ieq(v, n, "1"))
+        *flag = 1;
+    else if (span_ieq(v, n, "no") || span_ieq(v, n, "false") || span_ieq(v, n, "0"))
+        *flag = 0;
+    else
+        return fail(p, k->section, k->key, "'%s' is not yes or no; use yes, no, true, false, "
+                    "1 or 0", show(shown, v, n));
+    return 0;
+}
+
+/* Free text: a service name, a group name or a program's arguments. Any
+ * character but a control character; a service name has no slashes, which
+ * the service control manager refuses. Arguments alone may be empty. */
+static int set_text(struct parser *p, const struct key_spec *k, const char *v, size_t n)
+{
+    char shown[SHOW_BUF];
+    const char *what = k->kind == KIND_SERVICE ? "a service name"
+                       : k->kind == KIND_GROUP ? "a group name"
+                                               : "arguments";
+    size_t i;
+
+    if (n == 0 && k->kind != KIND_ARGS)
+        return fail(p, k->section, k->key,
+                    "is empty; give %s of 1 to %lu bytes, or remove the line", what,
+                    (unsigned long)(k->size - 1));
+    if (n > k->size - 1)
+        return fail(p, k->section, k->key, "'%s' is %lu bytes long; at most %lu allowed",
+                    show(shown, v, n), (unsigned long)n,
+                    (unsigned long)(k->size - 1));
+    for (i = 0; i < n; i++) {
+        if (is_control((unsigned char)v[i]))
+            return fail(p, k->section, k->key,
+                        "'%s' holds a control character (byte %u); %s may hold any other "
+                        "character", show(shown, v, n), (unsigned)(unsigned char)v[i], what);
+        if (k->kind == KIND_SERVICE && (v[i] == '/' || v[i] == '\\'))
+            return fail(p, k->section, k->key,
+                        "'%s' holds '%c'; a Windows service name has no '/' or '\\' (use "
+                        "the service name shown in its properties, not a path)",
+                        show(shown, v, n), v[i]);
+    }
+    copy_span(field_of(p, k), k->size, v, n);
+    return 0;
+}
+
+static int hex_value(char c)
+{
+    if (is_digit(c))
+        return c - '0';
+    c = (char)lower((unsigned char)c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The pre-shared key, in hex. Its value is a secret: messages give its
+ * length or the position of a bad character, never the text. */
+static int set_key(struct parser *p, const struct key_spec *k, const char *v, size_t n)
+{
+    const size_t min_digits = 32, max_digits = 2 * sizeof p->cfg.key;
+    uint8_t *key = field_of(p, k);
+    size_t i;
+
+    if (n == 0)
+        return fail(p, k->section, k->key, "is empty; give the pre-shared key as %lu to %lu "
+                    "hex digits (64 recommended)", (unsigned long)min_digits,
+                    (unsigned long)max_digits);
+    if (n >= 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
+        return fail(p, k->section, k->key, "starts with 0x; write the hex digits alone "
+                    "(the key is not shown)");
+    for (i = 0; i < n; i++) {
+        if (hex_value(v[i]) < 0)
+            return fail(p, k->section, k->key, "character %lu of %lu is not a hex digit "
+                        "(0-9, a-f); the key is not shown", (unsigned long)(i + 1),
+                        (unsigned long)n);
+    }
+    if (n % 2 != 0)
+        return fail(p, k->section, k->key, "has %lu hex digits, an odd number; each byte "
+                    "takes two (the key is not shown)", (unsigned long)n);
+    if (n < min_digits || n > max_digits)
+        return fail(p, k->section, k->key, "has %lu hex digits (%lu bytes); give %lu to %lu "
+                    "hex digits (%lu to %lu bytes), 64 recommended (the key is not shown)",
+                    (unsigned long)n, (unsigned long)(n / 2), (unsigned long)min_digits,
+                    (unsigned long)max_digits, (unsigned long)(min_digits / 2),
+                    (unsigned long)(max_digits / 2));
+    for (i = 0; i < n / 2; i++)
+        key[i] = (uint8_t)(hex_value(v[2 * i]) * 16 + hex_value(v[2 * i + 1]));
+    p->cfg.key_len = (uint8_t)(n / 2);
+    return 0;
+}
+
 static int set_value(struct parser *p, const struct key_spec *k, const char *v, size_t n)
 {
     switch (k->kind) {
@@ -500,6 +614,11 @@ static int set_value(struct parser *p, const struct key_spec *k, const char *v, 
     case KIND_U32:
     case KIND_PORT: return set_number(p, k, v, n);
     case KIND_IPV4: return set_ipv4(p, k, v, n);
+    case KIND_BOOL: return set_bool(p, k, v, n);
+    case KIND_SERVICE:
+    case KIND_GROUP:
+    case KIND_ARGS: return set_text(p, k, v, n);
+    case KIND_HEX: return set_key(p, k, v, n);
     }
     return fail(p, k->section, k->key, "internal error: no parser for this key");
 }
@@ -539,9 +658,25 @@ static const char *list_keys(const char *section, char *buf, size_t cap)
     return buf;
 }
 
+/* "[nlbctld], [pair], ... or [security]": the sections, for messages. */
+static const char *list_sections(char *buf, size_t cap)
+{
+    size_t i, len = 0;
+
+    buf[0] = '\0';
+    for (i = 0; i < SECTION_COUNT; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == SECTION_COUNT ? " or " : ", ";
+        int w = snprintf(buf + len, cap - len, "%s[%s]", sep, sections[i]);
+        if (w < 0 || (size_t)w >= cap - len)
+            break;
+        len += (size_t)w;
+    }
+    return buf;
+}
+
 static int parse_section(struct parser *p, const char *s, size_t n)
 {
-    char shown[SHOW_BUF];
+    char shown[SHOW_BUF], allowed[160];
     const char *name = s + 1;
     size_t nn, i;
 
@@ -559,9 +694,8 @@ static int parse_section(struct parser *p, const char *s, size_t n)
             return 0;
         }
     }
-    return fail(p, show(shown, name, nn), NULL,
-                "unknown section; use [nlbctld], [pair], [agent], [coordinator], [nlb] "
-                "or [timing]");
+    return fail(p, show(shown, name, nn), NULL, "unknown section; use %s",
+                list_sections(allowed, sizeof allowed));
 }
 
 /* Strips one pair of surrounding double quotes. There are no escapes:
@@ -579,7 +713,7 @@ static int unquote(struct parser *p, const struct key_spec *k, const char **v, s
 
 static int parse_pair(struct parser *p, const char *key, size_t kn, const char *v, size_t vn)
 {
-    char shown[SHOW_BUF], allowed[160];
+    char shown[SHOW_BUF], allowed[256];
     const struct key_spec *k;
     size_t idx;
 
@@ -605,7 +739,9 @@ static int parse_pair(struct parser *p, const char *key, size_t kn, const char *
         return fail(p, k->section, k->key, "set twice (first on line %lu); keep one",
                     p->seen[idx]);
     p->seen[idx] = p->line;
-    if (unquote(p, k, &v, &vn) != 0)
+    /* Quotes in arguments are the program's: "C:\a b\x.cfg" -v must arrive
+     * whole, so args is taken as written. */
+    if (k->kind != KIND_ARGS && unquote(p, k, &v, &vn) != 0)
         return -1;
     return set_value(p, k, v, vn);
 }
@@ -624,6 +760,10 @@ static int parse_line(struct parser *p, const char *s, size_t n)
     if (s[0] == '[')
         return parse_section(p, s, n);
     eq = memchr(s, '=', n);
+    if (!eq && p->section && strcmp(p->section, "security") == 0)
+        return fail(p, p->section, NULL,
+                    "a line is not a [section], a comment (; or #) or key = value (not "
+                    "shown: in [security] it may hold the key)");
     if (!eq)
         return fail(p, p->section, NULL,
                     "'%s' is not a [section], a comment (; or #) or key = value",
@@ -705,15 +845,101 @@ static int check_agent(struct parser *p)
     return 0;
 }
 
+/* The line a key was set on, 0 if it was not. */
+static unsigned long seen_at(const struct parser *p, const char *section, const char *key)
+{
+    size_t i;
+    for (i = 0; i < KEY_COUNT; i++) {
+        if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
+            return p->seen[i];
+    }
+    return 0;
+}
+
+/* Checked whatever the role: a contradiction is a mistake even in a file
+ * whose role does not use the section. */
+static int check_application(struct parser *p)
+{
+    unsigned long service = seen_at(p, "application", "service");
+    unsigned long path = seen_at(p, "application", "path");
+    unsigned long args = seen_at(p, "application", "args");
+    unsigned long start = seen_at(p, "application", "start");
+
+    if (service && path)
+        return fail(p, "application", "path", "service (line %lu) and path (line %lu) are "
+                    "both set; monitor either a Windows service (service) or a program "
+                    "(path), not both", service, path);
+    if (args && !path)
+        return fail(p, "application", "args", "set on line %lu without path; args and start "
+                    "apply only to a program named by path", args);
+    if (start && !path)
+        return fail(p, "application", "start", "set on line %lu without path; args and start "
+                    "apply only to a program named by path", start);
+    return 0;
+}
+
+/* DESIGN.md, "The timing rule that makes fencing safe". The coordinator
+ * counts from the last message it had from the primary, the primary from
+ * the last message it had from anyone; both see the same [timing]. */
+static int check_timing(struct parser *p)
+{
+    const struct config *c = &p->cfg;
+    uint64_t fenced = (uint64_t)c->isolation_ms + c->nlb_timeout_ms + c->max_delay_ms;
+    uint64_t loss = (uint64_t)c->heartbeat_ms * c->miss_count;
+    uint64_t twice = 2 * (uint64_t)c->heartbeat_ms;
+
+    /* Every figure is bounded well below 2^32 by its range: the casts to
+     * unsigned long (32 bits on Windows) for printing lose nothing. */
+    if (fenced >= loss)
+        return fail(p, "timing", "isolation_ms", "%lu + nlb_timeout_ms %lu + max_delay_ms %lu "
+                    "= %lu ms must be less than heartbeat_ms %lu x miss_count %lu = %lu ms, "
+                    "so that a primary cut off from everything has disabled its port before "
+                    "the coordinator promotes the other node; lower isolation_ms, "
+                    "nlb_timeout_ms or max_delay_ms, or raise heartbeat_ms or miss_count",
+                    (unsigned long)c->isolation_ms, (unsigned long)c->nlb_timeout_ms,
+                    (unsigned long)c->max_delay_ms, (unsigned long)fenced,
+                    (unsigned long)c->heartbeat_ms, (unsigned long)c->miss_count,
+                    (unsigned long)loss);
+    if (c->isolation_ms < twice)
+        return fail(p, "timing", "isolation_ms", "%lu ms is less than 2 x heartbeat_ms %lu = "
+                    "%lu ms; it must be at least that, or one late heartbeat would make a "
+                    "healthy primary disable its own port",
+                    (unsigned long)c->isolation_ms, (unsigned long)c->heartbeat_ms,
+                    (unsigned long)twice);
+    return 0;
+}
+
+static int check_security(struct parser *p)
+{
+    const struct config *c = &p->cfg;
+    unsigned long key = seen_at(p, "security", "key");
+    unsigned long key_file = seen_at(p, "security", "key_file");
+
+    if (key && key_file)
+        return fail(p, "security", "key_file", "key (line %lu) and key_file (line %lu) are "
+                    "both set; give the pre-shared key one way only", key, key_file);
+    if (c->allow_unauthenticated && (key || key_file))
+        return fail(p, "security", "allow_unauthenticated", "yes contradicts %s (line %lu): "
+                    "with a key every link is authenticated; remove one of the two",
+                    key ? "key" : "key_file", key ? key : key_file);
+    if (!key && !key_file && !c->allow_unauthenticated)
+        return fail(p, "security", "key", "no pre-shared key configured; set key (64 hex "
+                    "digits recommended) or key_file on every node and the coordinator "
+                    "(allow_unauthenticated = yes exists for a lab only)");
+    return 0;
+}
+
 static int check_whole(struct parser *p)
 {
     if (p->cfg.role == 0)
         return fail(p, "nlbctld", "role", "required; use agent or coordinator");
     if (check_pair(p) != 0)
         return -1;
-    if (p->cfg.role == MODEL_ROLE_AGENT)
-        return check_agent(p);
-    return 0;
+    if (p->cfg.role == MODEL_ROLE_AGENT && check_agent(p) != 0)
+        return -1;
+    if (check_application(p) != 0 || check_timing(p) != 0)
+        return -1;
+    return check_security(p);
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -731,12 +957,30 @@ void config_defaults(struct config *cfg)
     cfg->heartbeat_ms = 500;
     cfg->reconcile_ms = 5000;
     cfg->reconnect_ms = 1000;
+    copy_span(cfg->peer_listen.host, sizeof cfg->peer_listen.host, "0.0.0.0", 7);
+    cfg->peer_listen.port = 7401;
+    cfg->app_start = 1;
+    cfg->preempt_delay_ms = 60000;
+    cfg->miss_count = 5;
+    cfg->isolation_ms = 1500;
+    cfg->nlb_timeout_ms = 600;
+    cfg->max_delay_ms = 200;
+}
+
+/* Clears memory that held a secret; the volatile stores are not optimised
+ * away as a memset of a dying object may be. */
+static void wipe(void *mem, size_t n)
+{
+    volatile unsigned char *b = mem;
+    while (n-- > 0)
+        *b++ = 0;
 }
 
 int config_parse(const char *file, const char *text, size_t len, struct config *cfg,
                  char *err, size_t err_cap)
 {
     struct parser p;
+    int rc;
 
     memset(&p, 0, sizeof p);
     p.file = file ? file : "(config)";
@@ -748,9 +992,39 @@ int config_parse(const char *file, const char *text, size_t len, struct config *
 
     if (!text && len > 0)
         return fail(&p, NULL, NULL, "no text to read");
-    if (parse_text(&p, text, len) != 0 || check_whole(&p) != 0)
-        return -1;
-    if (cfg)
+    rc = parse_text(&p, text, len) != 0 || check_whole(&p) != 0 ? -1 : 0;
+    if (rc == 0 && cfg)
         *cfg = p.cfg;
-    return 0;
+    wipe(p.cfg.key, sizeof p.cfg.key); /* the private copy's */
+    return rc;
+}
+
+int config_key_from_file_text(const char *file, const char *text, size_t len, uint8_t *key,
+                              uint8_t *key_len, char *err, size_t err_cap)
+{
+    /* The same rules and messages as [security] key, naming the key file. */
+    static const struct key_spec spec = {"security", "key_file", KIND_HEX, FIELD(key), 0, 0};
+    struct parser p;
+    memset(&p, 0, sizeof p);
+    p.file = file;
+    p.err = err;
+    p.err_cap = err_cap;
+    if (len >= 3 && (unsigned char)text[0] == 0xEF && (unsigned char)text[1] == 0xBB &&
+        (unsigned char)text[2] == 0xBF) {
+        text += 3;
+        len -= 3;
+    }
+    while (len > 0 && (is_blank(text[len - 1]) || text[len - 1] == '\r' || text[len - 1] == '\n'))
+        len--;
+    while (len > 0 && is_blank(*text)) {
+        text++;
+        len--;
+    }
+    int rc = set_key(&p, &spec, text, len);
+    if (rc == 0) {
+        memcpy(key, p.cfg.key, p.cfg.key_len);
+        *key_len = p.cfg.key_len;
+    }
+    memset(&p.cfg, 0, sizeof p.cfg); /* no stray copy of the secret */
+    return rc;
 }

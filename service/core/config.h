@@ -36,11 +36,31 @@ struct config {
     /* [agent] - required when role = agent */
     char node[MODEL_NAME_MAX + 1];      /* this host's node name */
     struct config_endpoint coordinator; /* where the coordinator listens */
+    struct config_endpoint peer;        /* the other agent's peer_listen; optional:
+                                         * port 0 = not set, no peer link */
+    struct config_endpoint peer_listen; /* where this agent accepts its peer;
+                                         * default 0.0.0.0:7401 */
+
+    /* [application] - agent only, all optional. Neither app_service nor
+     * app_path set = no application monitor: the application counts as
+     * healthy. app_service and app_path exclude each other; app_args and
+     * app_start may be given only with app_path. */
+    char app_service[257];          /* Windows service name: 1..256 bytes, no '/'
+                                     * or backslash; default "" */
+    char app_path[CONFIG_PATH_MAX]; /* the program's executable; default "" */
+    char app_args[512];             /* its command line arguments, taken verbatim
+                                     * (quotes kept); default "" */
+    uint8_t app_start;              /* 1 = start the program when it is not
+                                     * running; default 1 */
 
     /* [coordinator] - used when role = coordinator */
     struct config_endpoint listen;  /* default 0.0.0.0:7400 */
     uint32_t election_wait_ms;      /* default 3000 */
     uint32_t switchover_timeout_ms; /* default 15000 */
+    uint8_t preempt;                /* 1 = switch back to [pair] preferred once it is
+                                     * healthy again (failback); default 0 */
+    uint32_t preempt_delay_ms;      /* how long preferred must stay healthy before
+                                     * that failback; default 60000, 1000..86400000 */
 
     /* [nlb] */
     char backend[16];               /* "sim" (more backends later); default "sim" */
@@ -48,10 +68,33 @@ struct config {
     uint16_t port;                  /* the port whose rule is driven; required for an agent */
     char sim_dir[CONFIG_PATH_MAX];  /* backend = sim: directory of the state files */
 
-    /* [timing] */
+    /* [timing] - checked together at load (see DESIGN.md, "The timing rule
+     * that makes fencing safe"):
+     *   isolation_ms + nlb_timeout_ms + max_delay_ms < heartbeat_ms * miss_count
+     *   isolation_ms >= 2 * heartbeat_ms */
     uint32_t heartbeat_ms;   /* default 500 */
     uint32_t reconcile_ms;   /* default 5000 */
     uint32_t reconnect_ms;   /* default 1000 */
+    uint32_t miss_count;     /* heartbeats missed before a link (coordinator<->agent
+                              * or peer) counts as lost; host-loss timeout =
+                              * heartbeat_ms * miss_count; default 5, 2..100 */
+    uint32_t isolation_ms;   /* a primary that has heard from neither coordinator
+                              * nor peer this long disables its own port;
+                              * default 1500, 100..600000 */
+    uint32_t nlb_timeout_ms; /* time limit for one NLB command; default 600,
+                              * 100..600000 */
+    uint32_t max_delay_ms;   /* the largest message delay allowed for; default 200,
+                              * 0..60000 */
+
+    /* [security] - a pre-shared key (key or key_file, not both) is required
+     * unless allow_unauthenticated = yes, which excludes a key. */
+    uint8_t key[64];         /* the pre-shared key's bytes; from 32..128 hex digits */
+    uint8_t key_len;         /* bytes in key: 0 = not set, else 16..64 */
+    char key_file[CONFIG_PATH_MAX]; /* file holding the key in hex, read by the
+                                     * shell; default "" */
+    uint8_t allow_unauthenticated;  /* 1 = links without a key; LAB ONLY; default 0 */
+    char status_group[257];  /* Windows group (or DOMAIN\group) given read-only
+                              * access to the control pipe; default "" = none */
 };
 
 /* Fills cfg with every default. */
@@ -65,5 +108,11 @@ void config_defaults(struct config *cfg);
  * Returns 0 on success. `file` is used only in messages. */
 int config_parse(const char *file, const char *text, size_t len, struct config *cfg,
                  char *err, size_t err_cap);
+
+/* Reads a key file's text (hex digits, optional BOM and surrounding
+ * whitespace) into key (64 bytes of room). Same rules as [security] key;
+ * messages name `file` and never show the key. 0 or -1. */
+int config_key_from_file_text(const char *file, const char *text, size_t len, uint8_t *key,
+                              uint8_t *key_len, char *err, size_t err_cap);
 
 #endif

@@ -38,7 +38,7 @@ static void close_conn(struct coordinator_actions *out, uint32_t conn, const cha
     snprintf(act->text, sizeof act->text, "%s", why);
 }
 
-static void send_role(struct coordinator *c, int idx, uint8_t mode,
+static void send_role(struct coordinator *c, int idx, uint8_t mode, uint64_t now,
                       struct coordinator_actions *out)
 {
     if (!c->nodes[idx].connected)
@@ -47,6 +47,8 @@ static void send_role(struct coordinator *c, int idx, uint8_t mode,
     if (!act)
         return;
     act->conn = c->nodes[idx].conn;
+    if (mode == MODEL_MODE_PRIMARY)
+        c->nodes[idx].primary_order_at = now;
     act->msg.type = WIRE_SET_ROLE;
     act->msg.u.set_role.epoch = c->epoch;
     act->msg.u.set_role.mode = mode;
@@ -61,6 +63,9 @@ static void send_heartbeat(struct coordinator *c, int idx, uint64_t now,
     act->conn = c->nodes[idx].conn;
     act->msg.type = WIRE_HEARTBEAT;
     act->msg.u.heartbeat.epoch = c->epoch;
+    uint64_t silent = now - c->nodes[idx].last_heard_at;
+    act->msg.u.heartbeat.silent_ms = silent >= WIRE_SILENT_NEVER ? WIRE_SILENT_NEVER - 1
+                                                                 : (uint32_t)silent;
     c->nodes[idx].next_heartbeat_at = now + c->set.heartbeat_ms;
 }
 
@@ -96,6 +101,7 @@ static const struct {
     {MODEL_PHASE_ELECTING, MODEL_PHASE_DEMOTING},  {MODEL_PHASE_ELECTING, MODEL_PHASE_PROMOTING},
     {MODEL_PHASE_ELECTING, MODEL_PHASE_STABLE},    /* adopting a primary found running */
     {MODEL_PHASE_STABLE, MODEL_PHASE_DEMOTING},    {MODEL_PHASE_DEMOTING, MODEL_PHASE_PROMOTING},
+    {MODEL_PHASE_STABLE, MODEL_PHASE_PROMOTING},   /* failover from a lost, fenced primary */
     {MODEL_PHASE_DEMOTING, MODEL_PHASE_ELECTING},  /* election's demote timed out */
     {MODEL_PHASE_PROMOTING, MODEL_PHASE_STABLE},
 };
@@ -103,7 +109,6 @@ static const struct {
 static void enter(struct coordinator *c, uint8_t to, const char *why, uint64_t now,
                   struct coordinator_actions *out)
 {
-    (void)now;
     int allowed = 0;
     for (size_t i = 0; i < sizeof phase_table / sizeof phase_table[0]; i++)
         if (phase_table[i].from == c->phase && phase_table[i].to == to)
@@ -117,6 +122,7 @@ static void enter(struct coordinator *c, uint8_t to, const char *why, uint64_t n
           model_phase_name(to), why, (unsigned long long)c->epoch);
     snprintf(c->last_reason, sizeof c->last_reason, "%s -> %s because %s",
              model_phase_name(c->phase), model_phase_name(to), why);
+    model_history_add(&c->history, now, c->last_reason);
     c->phase = to;
 }
 
@@ -142,7 +148,7 @@ static void promote(struct coordinator *c, uint64_t now, struct coordinator_acti
     char why[96];
     snprintf(why, sizeof why, "%s may now enable its port", c->set.node[c->to]);
     enter(c, MODEL_PHASE_PROMOTING, why, now, out);
-    send_role(c, c->to, MODEL_MODE_PRIMARY, out);
+    send_role(c, c->to, MODEL_MODE_PRIMARY, now, out);
 }
 
 /* Starts moving the primary role from `from` (may be COORD_NO_NODE's peer
@@ -165,7 +171,7 @@ static void begin_transfer(struct coordinator *c, int from, int to, uint32_t lim
                     !(c->phase == MODEL_PHASE_ELECTING && old->have_report &&
                       old->report.mode == MODEL_MODE_BACKUP &&
                       old->report.port_actual == MODEL_PORT_DISABLED);
-    send_role(c, from, MODEL_MODE_BACKUP, out);
+    send_role(c, from, MODEL_MODE_BACKUP, now, out);
     if (need_wait) {
         char text[96];
         snprintf(text, sizeof text, "%s: %s must disable its port first", why,
@@ -176,6 +182,36 @@ static void begin_transfer(struct coordinator *c, int from, int to, uint32_t lim
               old->connected ? "backup" : "not connected and starts");
         promote(c, now, out);
     }
+}
+
+/* How long since x's peer last heard x, as of now (its report ages too). */
+static uint64_t peer_view_silence(const struct coordinator *c, int x, uint64_t now)
+{
+    const struct coordinator_node *b = &c->nodes[1 - x];
+    if (!b->connected || !b->have_report || b->report.peer_silent_ms == WIRE_SILENT_NEVER)
+        return UINT64_MAX;
+    return (uint64_t)b->report.peer_silent_ms + (now - b->last_heard_at);
+}
+
+int coordinator_not_serving(const struct coordinator *c, int x, uint64_t now)
+{
+    const struct coordinator_node *n = &c->nodes[x];
+    const struct coordinator_node *b = &c->nodes[1 - x];
+    if (n->connected)
+        return n->have_report && n->report.mode == MODEL_MODE_BACKUP &&
+               n->report.port_actual == MODEL_PORT_DISABLED;
+    uint64_t peer_silence = peer_view_silence(c, x, now);
+    /* Its peer hears it and says it is backup with its port disabled; that
+     * counts only if the peer saw it after any order to be primary could
+     * have reached it (a report is a snapshot, and may predate the order). */
+    uint64_t seen_at = now > peer_silence ? now - peer_silence : 0;
+    if (peer_silence < c->set.loss_ms && b->report.peer_mode == MODEL_MODE_BACKUP &&
+        b->report.peer_port == MODEL_PORT_DISABLED &&
+        seen_at > n->primary_order_at + 2ull * c->set.max_delay_ms)
+        return 1;
+    /* Nobody has heard it for loss_ms: had it been primary, it has fenced. */
+    uint64_t since = n->heard ? n->last_heard_at : c->started_at;
+    return now - since >= c->set.loss_ms && peer_silence >= c->set.loss_ms;
 }
 
 static void try_elect(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
@@ -190,6 +226,10 @@ static void try_elect(struct coordinator *c, uint64_t now, struct coordinator_ac
     int chosen = eligible(&c->nodes[pref]) ? pref : eligible(&c->nodes[other]) ? other : -1;
     if (chosen < 0)
         return;
+    /* An absent other node may be a primary that lost only us: elect only
+     * once it is known not to serve. */
+    if (!c->nodes[1 - chosen].connected && !coordinator_not_serving(c, 1 - chosen, now))
+        return;
     char why[96];
     snprintf(why, sizeof why, "election: %s is the %s node with a healthy application",
              c->set.node[chosen], chosen == pref ? "preferred" : "only");
@@ -198,20 +238,81 @@ static void try_elect(struct coordinator *c, uint64_t now, struct coordinator_ac
 
 /* In a stable pair every node must hold the role the coordinator gave it;
  * anyone who says otherwise (a restarted agent, a stale primary) is told. */
-static void enforce_roles(struct coordinator *c, struct coordinator_actions *out)
+static void enforce_roles(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
 {
     for (int i = 0; i < 2; i++) {
         const struct coordinator_node *n = &c->nodes[i];
         if (!n->connected || !n->have_report)
             continue;
         uint8_t want = i == c->primary ? MODEL_MODE_PRIMARY : MODEL_MODE_BACKUP;
+        /* A node whose application is down would refuse; check_primary
+         * decides what happens to such a primary. */
+        if (want == MODEL_MODE_PRIMARY && !n->report.app_healthy)
+            continue;
         if (n->report.mode != want || n->report.epoch < c->epoch) {
             logf_(out, COORD_LOG_WARNING, "%s reports %s at epoch %llu; telling it: %s",
                   c->set.node[i], model_mode_name(n->report.mode),
                   (unsigned long long)n->report.epoch, model_mode_name(want));
-            send_role(c, i, want, out);
+            send_role(c, i, want, now, out);
         }
     }
+}
+
+static void fail_over(struct coordinator *c, const char *why, uint64_t now,
+                      struct coordinator_actions *out)
+{
+    int p = c->primary, o = 1 - p;
+    if (!eligible(&c->nodes[o])) {
+        if (!c->stuck_logged)
+            logf_(out, COORD_LOG_ERROR, "%s, but %s cannot take over (%s)", why, c->set.node[o],
+                  c->nodes[o].connected ? "its application is not healthy" : "not connected");
+        c->stuck_logged = 1;
+        return;
+    }
+    c->stuck_logged = 0;
+    logf_(out, COORD_LOG_WARNING, "%s: failing over to %s", why, c->set.node[o]);
+    begin_transfer(c, p, o, c->set.switchover_timeout_ms, why, now, out);
+}
+
+/* W2 and W3: is the primary still fit to serve? */
+static void check_primary(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
+{
+    int p = c->primary;
+    if (p == COORD_NO_NODE)
+        return;
+    const struct coordinator_node *n = &c->nodes[p];
+    char why[128];
+    if (n->connected && n->have_report && !n->report.app_healthy) {
+        snprintf(why, sizeof why, "the application on %s (primary) failed", c->set.node[p]);
+        fail_over(c, why, now, out);
+    } else if (!n->connected && coordinator_not_serving(c, p, now)) {
+        snprintf(why, sizeof why, "%s (primary) is lost and no longer serving", c->set.node[p]);
+        fail_over(c, why, now, out);
+    } else {
+        c->stuck_logged = 0;
+    }
+}
+
+/* Opt-in failback: the preferred node, eligible for preempt_delay_ms,
+ * takes the role back through an ordinary switchover. */
+static void check_preempt(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
+{
+    int pref = c->set.preferred;
+    if (!c->set.preempt || c->phase != MODEL_PHASE_STABLE || c->primary == pref ||
+        c->request_pending || !eligible(&c->nodes[pref]) ||
+        (c->primary != COORD_NO_NODE && !c->nodes[c->primary].connected)) {
+        c->preferred_ready_since = 0;
+        return;
+    }
+    if (c->preferred_ready_since == 0)
+        c->preferred_ready_since = now;
+    if (now - c->preferred_ready_since < c->set.preempt_delay_ms)
+        return;
+    c->preferred_ready_since = 0;
+    char why[128];
+    snprintf(why, sizeof why, "preempt: preferred node %s has been healthy for %u ms",
+             c->set.node[pref], (unsigned)c->set.preempt_delay_ms);
+    begin_transfer(c, c->primary, pref, c->set.switchover_timeout_ms, why, now, out);
 }
 
 static void progress(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
@@ -221,8 +322,12 @@ static void progress(struct coordinator *c, uint64_t now, struct coordinator_act
         try_elect(c, now, out);
         break;
     case MODEL_PHASE_DEMOTING:
-        if (confirmed_disabled(&c->nodes[c->from], c->epoch))
+        if (confirmed_disabled(&c->nodes[c->from], c->epoch) ||
+            (!c->nodes[c->from].connected && coordinator_not_serving(c, c->from, now)))
             promote(c, now, out);
+        break;
+    case MODEL_PHASE_STABLE:
+        check_primary(c, now, out);
         break;
     case MODEL_PHASE_PROMOTING:
         if (confirmed_enabled(&c->nodes[c->to], c->epoch)) {
@@ -356,7 +461,7 @@ static void on_report(struct coordinator *c, int idx, const struct wire_report *
     }
     progress(c, now, out);
     if (c->phase == MODEL_PHASE_STABLE)
-        enforce_roles(c, out);
+        enforce_roles(c, now, out);
 }
 
 static void on_message(struct coordinator *c, const struct coordinator_event *ev, uint64_t now,
@@ -446,13 +551,30 @@ static void on_switchover(struct coordinator *c, const struct coordinator_event 
                    out);
 }
 
+static void check_losses(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
+{
+    for (int i = 0; i < 2; i++) {
+        struct coordinator_node *n = &c->nodes[i];
+        if (!n->connected || now - n->last_heard_at < c->set.loss_ms)
+            continue;
+        char why[128];
+        snprintf(why, sizeof why, "no message from %s for %llu ms", c->set.node[i],
+                 (unsigned long long)(now - n->last_heard_at));
+        logf_(out, COORD_LOG_WARNING, "%s: link lost%s", why, i == c->primary ? " (primary)" : "");
+        n->connected = 0;
+        close_conn(out, n->conn, why);
+    }
+}
+
 static void on_tick(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
 {
+    check_losses(c, now, out);
     for (int i = 0; i < 2; i++)
         if (c->nodes[i].connected && now >= c->nodes[i].next_heartbeat_at)
             send_heartbeat(c, i, now, out);
     check_deadline(c, now, out);
     progress(c, now, out);
+    check_preempt(c, now, out);
 }
 
 void coordinator_init(struct coordinator *c, const struct coordinator_settings *set,
@@ -464,7 +586,9 @@ void coordinator_init(struct coordinator *c, const struct coordinator_settings *
     c->phase = MODEL_PHASE_ELECTING;
     c->primary = c->from = c->to = COORD_NO_NODE;
     c->elect_at = now + set->election_wait_ms;
+    c->started_at = now;
     snprintf(c->last_reason, sizeof c->last_reason, "started; electing");
+    model_history_add(&c->history, now, c->last_reason);
 }
 
 void coordinator_step(struct coordinator *c, const struct coordinator_event *ev, uint64_t now,
@@ -474,6 +598,7 @@ void coordinator_step(struct coordinator *c, const struct coordinator_event *ev,
     switch (ev->type) {
     case COORD_EV_START:
         c->elect_at = now + c->set.election_wait_ms;
+        c->started_at = now;
         logf_(out, COORD_LOG_INFO,
               "coordinator for pair %s (%s, %s; preferred %s) started at epoch %llu",
               c->set.pair, c->set.node[0], c->set.node[1], c->set.node[c->set.preferred],
@@ -527,6 +652,13 @@ void coordinator_status(const struct coordinator *c, uint64_t now, struct wire_s
         s->port_desired = n->have_report ? n->report.port_desired : MODEL_PORT_UNKNOWN;
         s->port_actual = n->have_report ? n->report.port_actual : MODEL_PORT_UNKNOWN;
         s->epoch = n->have_report ? n->report.epoch : 0;
+        if (n->have_report) {
+            /* The report's view, aged: a node we no longer hear says nothing new. */
+            s->peer_link = n->connected && n->report.peer_silent_ms != WIRE_SILENT_NEVER &&
+                           (uint64_t)n->report.peer_silent_ms + (now - n->last_heard_at) <
+                               c->set.loss_ms;
+            snprintf(s->last_change, sizeof s->last_change, "%s", n->report.reason);
+        }
         uint64_t age = now - n->last_heard_at;
         s->last_heard_ms = !n->heard ? 0xFFFFFFFFu
                            : age > 0xFFFFFFFEu ? 0xFFFFFFFEu

@@ -29,6 +29,10 @@ struct coordinator_settings {
     uint32_t heartbeat_ms;
     uint32_t election_wait_ms;      /* after start, wait this long for both nodes */
     uint32_t switchover_timeout_ms; /* default limit for one transfer */
+    uint32_t loss_ms;               /* a node silent this long is lost (and fenced) */
+    uint32_t max_delay_ms;          /* the largest message delay allowed for */
+    uint8_t preempt;                /* give the role back to the preferred node */
+    uint32_t preempt_delay_ms;      /* ... once it has been eligible this long */
 };
 
 enum coordinator_event_type {
@@ -86,6 +90,7 @@ struct coordinator_node {
     uint8_t heard; /* ever heard from since start */
     uint64_t last_heard_at;
     uint64_t next_heartbeat_at;
+    uint64_t primary_order_at; /* when it was last told to be primary */
 };
 
 struct coordinator {
@@ -100,7 +105,11 @@ struct coordinator {
     uint8_t elect_hold; /* wait for elect_at even if both nodes have reported */
     uint8_t request_pending;
     uint32_t request_token;
+    uint64_t started_at;
+    uint64_t preferred_ready_since; /* 0: the preferred node is not eligible */
+    uint8_t stuck_logged;           /* "cannot fail over" said once per episode */
     char last_reason[128];
+    struct model_history history;
 };
 
 void coordinator_init(struct coordinator *c, const struct coordinator_settings *set,
@@ -110,6 +119,11 @@ void coordinator_step(struct coordinator *c, const struct coordinator_event *ev,
                       struct coordinator_actions *out);
 
 void coordinator_status(const struct coordinator *c, uint64_t now, struct wire_status_reply *st);
+
+/* True if node x is known not to be serving: it confirmed its port
+ * disabled, or nobody (neither we nor its peer) has heard it for loss_ms,
+ * so by the timing rule it has fenced itself. */
+int coordinator_not_serving(const struct coordinator *c, int x, uint64_t now);
 
 /* The index of the node named `name`, or COORD_NO_NODE. */
 int coordinator_node_index(const struct coordinator *c, const char *name);

@@ -1,6 +1,27 @@
 /* model.c - names and sentences for the shared enums. */
 #include "model.h"
 
+#include <stdio.h>
+
+void model_history_add(struct model_history *h, uint64_t at, const char *text)
+{
+    h->entries[h->next].at = at;
+    snprintf(h->entries[h->next].text, sizeof h->entries[h->next].text, "%s", text);
+    h->next = (h->next + 1) % MODEL_HISTORY_MAX;
+    if (h->count < MODEL_HISTORY_MAX)
+        h->count++;
+}
+
+const char *model_history_get(const struct model_history *h, unsigned i, uint64_t *at)
+{
+    if (i >= h->count)
+        return NULL;
+    unsigned idx = (h->next + MODEL_HISTORY_MAX - 1 - i) % MODEL_HISTORY_MAX;
+    if (at)
+        *at = h->entries[idx].at;
+    return h->entries[idx].text;
+}
+
 const char *model_mode_name(uint8_t mode)
 {
     switch (mode) {
@@ -52,6 +73,7 @@ const char *model_result_text(int32_t code)
     case MODEL_ERR_NOT_SUPPORTED: return "this instance's role cannot do that";
     case MODEL_ERR_BAD_REQUEST: return "the request was malformed";
     case MODEL_ERR_ABORTED: return "the service stopped before the request completed";
+    case MODEL_ERR_ACCESS_DENIED: return "access denied: that request needs an administrator";
     case MODEL_ERR_PRIMARY_UNREACHABLE:
         return "the primary is not connected, so its port cannot be confirmed disabled";
     default: return "unknown result";

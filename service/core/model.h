@@ -4,6 +4,7 @@
 #ifndef NLBCTL_MODEL_H
 #define NLBCTL_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define MODEL_NAME_MAX 63 /* node and pair names, bytes without terminator */
@@ -39,8 +40,27 @@ enum model_result {
     MODEL_ERR_NOT_SUPPORTED = 15,/* this instance's role cannot do that */
     MODEL_ERR_BAD_REQUEST = 16,
     MODEL_ERR_ABORTED = 17,      /* the service stopped before the end */
-    MODEL_ERR_PRIMARY_UNREACHABLE = 18 /* cannot confirm the primary's disable */
+    MODEL_ERR_PRIMARY_UNREACHABLE = 18, /* cannot confirm the primary's disable */
+    MODEL_ERR_ACCESS_DENIED = 19 /* the client may only read status */
 };
+
+/* The last transitions of a state machine, with the time (the machine's
+ * clock, ms) and the reason; feeds status, `nlbctl history` and the log. */
+#define MODEL_HISTORY_MAX 16
+#define MODEL_HISTORY_TEXT 112
+
+struct model_history {
+    unsigned count; /* entries held, at most MODEL_HISTORY_MAX */
+    unsigned next;  /* where the next one goes */
+    struct {
+        uint64_t at;
+        char text[MODEL_HISTORY_TEXT];
+    } entries[MODEL_HISTORY_MAX];
+};
+
+void model_history_add(struct model_history *h, uint64_t at, const char *text);
+/* The i-th newest entry (0 = newest), or NULL. */
+const char *model_history_get(const struct model_history *h, unsigned i, uint64_t *at);
 
 const char *model_mode_name(uint8_t mode);   /* "primary", "backup" */
 const char *model_port_name(uint8_t port);   /* "enabled", ... "unknown" */

@@ -128,6 +128,8 @@ static void pack_node(struct cursor *c, const struct wire_node_status *n)
     put_u8(c, n->port_actual);
     put_u64(c, n->epoch);
     put_u32(c, n->last_heard_ms);
+    put_u8(c, n->peer_link);
+    put_str(c, n->last_change, WIRE_REASON_MAX);
 }
 
 static void unpack_node(struct cursor *c, struct wire_node_status *n)
@@ -140,6 +142,8 @@ static void unpack_node(struct cursor *c, struct wire_node_status *n)
     n->port_actual = get_enum(c, MODEL_PORT_DRAINING);
     n->epoch = get_u64(c);
     n->last_heard_ms = get_u32(c);
+    n->peer_link = get_bool(c);
+    get_str(c, n->last_change, sizeof n->last_change);
 }
 
 static void pack_payload(struct cursor *c, const struct wire_msg *m)
@@ -155,6 +159,12 @@ static void pack_payload(struct cursor *c, const struct wire_msg *m)
         put_u8(c, m->u.report.app_healthy);
         put_u8(c, m->u.report.port_desired);
         put_u8(c, m->u.report.port_actual);
+        put_u32(c, m->u.report.peer_silent_ms);
+        put_u8(c, m->u.report.peer_mode);
+        put_u8(c, m->u.report.peer_app_healthy);
+        put_u8(c, m->u.report.peer_port);
+        put_u64(c, m->u.report.peer_epoch);
+        put_str(c, m->u.report.reason, WIRE_REASON_MAX);
         break;
     case WIRE_SET_ROLE:
         put_u64(c, m->u.set_role.epoch);
@@ -162,8 +172,21 @@ static void pack_payload(struct cursor *c, const struct wire_msg *m)
         break;
     case WIRE_HEARTBEAT:
         put_u64(c, m->u.heartbeat.epoch);
+        put_u32(c, m->u.heartbeat.silent_ms);
         break;
     case WIRE_STATUS_REQ:
+    case WIRE_HISTORY_REQ:
+        break;
+    case WIRE_HISTORY_REPLY:
+        if (m->u.history.count > WIRE_HISTORY_MAX) {
+            c->bad = 1;
+            break;
+        }
+        put_u8(c, m->u.history.count);
+        for (uint8_t i = 0; i < m->u.history.count; i++) {
+            put_u64(c, m->u.history.entries[i].age_ms);
+            put_str(c, m->u.history.entries[i].text, WIRE_HISTORY_TEXT);
+        }
         break;
     case WIRE_SWITCHOVER_REQ:
         put_str(c, m->u.switchover_req.target, MODEL_NAME_MAX);
@@ -209,6 +232,12 @@ static void unpack_payload(struct cursor *c, struct wire_msg *m)
         m->u.report.app_healthy = get_bool(c);
         m->u.report.port_desired = get_enum(c, MODEL_PORT_DRAINING);
         m->u.report.port_actual = get_enum(c, MODEL_PORT_DRAINING);
+        m->u.report.peer_silent_ms = get_u32(c);
+        m->u.report.peer_mode = get_enum(c, MODEL_MODE_PRIMARY);
+        m->u.report.peer_app_healthy = get_bool(c);
+        m->u.report.peer_port = get_enum(c, MODEL_PORT_DRAINING);
+        m->u.report.peer_epoch = get_u64(c);
+        get_str(c, m->u.report.reason, sizeof m->u.report.reason);
         break;
     case WIRE_SET_ROLE:
         m->u.set_role.epoch = get_u64(c);
@@ -216,8 +245,17 @@ static void unpack_payload(struct cursor *c, struct wire_msg *m)
         break;
     case WIRE_HEARTBEAT:
         m->u.heartbeat.epoch = get_u64(c);
+        m->u.heartbeat.silent_ms = get_u32(c);
         break;
     case WIRE_STATUS_REQ:
+    case WIRE_HISTORY_REQ:
+        break;
+    case WIRE_HISTORY_REPLY:
+        m->u.history.count = get_enum(c, WIRE_HISTORY_MAX);
+        for (uint8_t i = 0; !c->bad && i < m->u.history.count; i++) {
+            m->u.history.entries[i].age_ms = get_u64(c);
+            get_str(c, m->u.history.entries[i].text, sizeof m->u.history.entries[i].text);
+        }
         break;
     case WIRE_SWITCHOVER_REQ:
         get_str(c, m->u.switchover_req.target, sizeof m->u.switchover_req.target);
@@ -261,6 +299,8 @@ static int type_known(uint8_t t)
     case WIRE_SWITCHOVER_REQ:
     case WIRE_STATUS_REPLY:
     case WIRE_RESULT:
+    case WIRE_HISTORY_REQ:
+    case WIRE_HISTORY_REPLY:
         return 1;
     default:
         return 0;
@@ -326,6 +366,22 @@ int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *msg, size_t *co
     return WIRE_OK;
 }
 
+void wire_history_fill(struct wire_history_reply *r, const struct model_history *h, uint64_t now)
+{
+    memset(r, 0, sizeof *r);
+    uint64_t at = 0;
+    const char *text;
+    for (unsigned i = 0; i < WIRE_HISTORY_MAX && (text = model_history_get(h, i, &at)); i++) {
+        r->entries[i].age_ms = now > at ? now - at : 0;
+        size_t n = strlen(text);
+        if (n > WIRE_HISTORY_TEXT)
+            n = WIRE_HISTORY_TEXT;
+        memcpy(r->entries[i].text, text, n);
+        r->entries[i].text[n] = '\0';
+        r->count = (uint8_t)(i + 1);
+    }
+}
+
 const char *wire_error_text(int err)
 {
     switch (err) {
@@ -352,6 +408,8 @@ const char *wire_type_name(uint8_t type)
     case WIRE_SWITCHOVER_REQ: return "SWITCHOVER_REQ";
     case WIRE_STATUS_REPLY: return "STATUS_REPLY";
     case WIRE_RESULT: return "RESULT";
+    case WIRE_HISTORY_REQ: return "HISTORY_REQ";
+    case WIRE_HISTORY_REPLY: return "HISTORY_REPLY";
     default: return "?";
     }
 }

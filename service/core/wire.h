@@ -44,7 +44,9 @@ enum wire_type {
     /* local instance -> nlbctl */
     WIRE_STATUS_REPLY = 18,
     WIRE_RESULT = 19, /* answer to a request: result code and a sentence */
-    WIRE_TYPE_MAX = 19
+    WIRE_HISTORY_REQ = 20,
+    WIRE_HISTORY_REPLY = 21,
+    WIRE_TYPE_MAX = 21
 };
 
 enum wire_error {
@@ -63,12 +65,24 @@ struct wire_hello {
     char node[MODEL_NAME_MAX + 1];
 };
 
+#define WIRE_SILENT_NEVER 0xFFFFFFFFu /* no peer link configured */
+#define WIRE_REASON_MAX 95
+
+/* An agent's state; sent to the coordinator and to the peer agent, and the
+ * heartbeat on both links. The peer_* fields are what this agent last
+ * heard from its peer over the peer link. */
 struct wire_report {
     uint64_t epoch;
     uint8_t mode;         /* enum model_mode */
     uint8_t app_healthy;  /* 0 or 1 */
     uint8_t port_desired; /* enum model_port */
     uint8_t port_actual;  /* enum model_port */
+    uint32_t peer_silent_ms; /* since the last message from the peer */
+    uint8_t peer_mode;
+    uint8_t peer_app_healthy;
+    uint8_t peer_port;
+    uint64_t peer_epoch;
+    char reason[WIRE_REASON_MAX + 1]; /* the last transition and why */
 };
 
 struct wire_set_role {
@@ -78,6 +92,7 @@ struct wire_set_role {
 
 struct wire_heartbeat {
     uint64_t epoch;
+    uint32_t silent_ms; /* since the coordinator last heard this agent */
 };
 
 struct wire_switchover_req {
@@ -100,6 +115,8 @@ struct wire_node_status {
     uint8_t port_actual;
     uint64_t epoch;
     uint32_t last_heard_ms; /* age of the last message; 0xFFFFFFFF never */
+    uint8_t peer_link;      /* 1: it hears its peer agent */
+    char last_change[WIRE_REASON_MAX + 1];
 };
 
 #define WIRE_MAX_NODES 8
@@ -116,6 +133,17 @@ struct wire_status_reply {
     struct wire_node_status nodes[WIRE_MAX_NODES];
 };
 
+#define WIRE_HISTORY_MAX 16
+#define WIRE_HISTORY_TEXT 111
+
+struct wire_history_reply {
+    uint8_t count;
+    struct {
+        uint64_t age_ms; /* how long ago */
+        char text[WIRE_HISTORY_TEXT + 1];
+    } entries[WIRE_HISTORY_MAX];
+};
+
 struct wire_msg {
     uint8_t type; /* enum wire_type */
     uint32_t id;
@@ -127,6 +155,7 @@ struct wire_msg {
         struct wire_switchover_req switchover_req;
         struct wire_result result;
         struct wire_status_reply status;
+        struct wire_history_reply history;
     } u;
 };
 
@@ -137,6 +166,9 @@ int wire_encode(const struct wire_msg *msg, uint8_t *buf, size_t cap, size_t *ou
  * *consumed set to the frame's size. WIRE_NEED_MORE: buf holds a valid
  * prefix of a frame. Negative: the stream is bad and should be dropped. */
 int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *msg, size_t *consumed);
+
+/* A state machine's history as an answer, newest first, ages as of now. */
+void wire_history_fill(struct wire_history_reply *r, const struct model_history *h, uint64_t now);
 
 /* A sentence for an error code, for logs. */
 const char *wire_error_text(int err);

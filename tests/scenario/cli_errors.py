@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import TestFailure, wine_path  # noqa: E402
+from harness import TEST_KEY, TestFailure, wine_path  # noqa: E402
 
 failures = []
 
@@ -44,7 +44,8 @@ def main():
             f.write(text)
         return wine_path(path)
 
-    good = conf("good.ini", "[nlbctld]\nrole = coordinator\n[pair]\nnode1 = a\nnode2 = b\n")
+    key = f"[security]\nkey = {TEST_KEY}\n"
+    good = conf("good.ini", "[nlbctld]\nrole = coordinator\n[pair]\nnode1 = a\nnode2 = b\n" + key)
     expect("valid config", run(nlbctld, "--check", "--config", good), 0, "valid", "coordinator")
     missing = wine_path(os.path.join(work, "absent.ini"))
     expect("missing config file", run(nlbctld, "--check", "--config", missing), 2,
@@ -57,12 +58,15 @@ def main():
            "badkey.ini:6:", "[pair]", "noed3")
     bad_value = conf("badvalue.ini", "[nlbctld]\nrole = agent\n[agent]\nnode = a\n"
                      "coordinator = 192.0.2.5:7400\n[nlb]\nvip = 192.0.2.10\nport = 70000\n"
-                     "sim_dir = C:\\sim\n")
+                     "sim_dir = C:\\sim\n" + key)
     expect("bad value", run(nlbctld, "--console", "--config", bad_value), 2,
            "badvalue.ini:8:", "[nlb] port", "70000")
     missing_key = conf("nokey.ini", "[nlbctld]\nrole = agent\n")
     expect("missing required key", run(nlbctld, "--check", "--config", missing_key), 2,
            "nokey.ini", "[agent] node")
+    no_key = conf("nosecret.ini", "[nlbctld]\nrole = coordinator\n[pair]\nnode1 = a\nnode2 = b\n")
+    expect("no pre-shared key", run(nlbctld, "--check", "--config", no_key), 2,
+           "nosecret.ini", "[security] key", "no pre-shared key")
     expect("unknown argument", run(nlbctld, "--frobnicate"), 1, "--frobnicate")
     expect("--config without a path", run(nlbctld, "--check", "--config"), 1, "--config")
     expect("service mode from a console", run(nlbctld, "--config", good), 1,
@@ -78,6 +82,9 @@ def main():
     expect("nlbctl bad timeout", run(nlbctl, "switchover", "--timeout", "0"), 1, "--timeout")
     expect("nlbctl bad status option", run(nlbctl, "status", "--xml"), 1, "--xml")
     expect("nlbctl --help", run(nlbctl, "--help"), 0, "exit codes")
+    expect("nlbctl history, service not running",
+           run(nlbctl, "--pipe", f"absent{os.getpid()}", "history"), 2, "not running")
+    expect("nlbctl history bad option", run(nlbctl, "history", "--xml"), 1, "--xml")
 
     if failures:
         raise TestFailure("\n".join(failures))

@@ -6,6 +6,8 @@ when the Cluster is closed, also when a test fails.
 """
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -21,6 +23,10 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# A fixed pre-shared key for test clusters (never use a published key in production).
+TEST_KEY = "5f4dcc3b5aa765d61d8327deb882cf99" "2b95990a9151374abd8ff8c5a7a0fe08"
 
 
 class TestFailure(Exception):
@@ -45,13 +51,16 @@ class Cluster:
     NODES = ("node1", "node2")
 
     def __init__(self, build_dir, work_dir, tag="t", vip="192.0.2.10", port=5060,
-                 preferred="node1"):
+                 preferred="node1", peer=True, app=False, extra=None):
         self.build_dir = os.path.abspath(build_dir)
         self.work = os.path.abspath(work_dir)
         self.tag = f"{tag}{os.getpid()}"
         self.vip, self.port, self.preferred = vip, port, preferred
         self.sim_dir = os.path.join(self.work, "sim")
         self.coord_port = free_port()
+        self.peer_ports = {node: free_port() for node in self.NODES} if peer else None
+        self.app = app
+        self.extra = extra or {}  # section -> lines added to every config
         self.procs = {}
         self.logs = {}
         os.makedirs(self.sim_dir, exist_ok=True)
@@ -74,7 +83,8 @@ class Cluster:
 
     def write_configs(self):
         common_pair = (f"[pair]\nname = sip\nnode1 = node1\nnode2 = node2\n"
-                       f"preferred = {self.preferred}\n")
+                       f"preferred = {self.preferred}\n"
+                       f"[security]\nkey = {TEST_KEY}\n")
         coord = (f"[nlbctld]\nrole = coordinator\npipe = {self.pipe('coordinator')}\n"
                  f"state_dir = {wine_path(os.path.join(self.work, 'coordinator'))}\n"
                  f"{common_pair}"
@@ -83,14 +93,46 @@ class Cluster:
         with open(self.config_path("coordinator"), "w") as f:
             f.write(coord)
         for node in self.NODES:
+            other = self.NODES[1 - self.NODES.index(node)]
+            peer = (f"peer = 127.0.0.1:{self.peer_ports[other]}\n"
+                    f"peer_listen = 127.0.0.1:{self.peer_ports[node]}\n"
+                    if self.peer_ports else "")
             agent = (f"[nlbctld]\nrole = agent\npipe = {self.pipe(node)}\n"
                      f"state_dir = {wine_path(os.path.join(self.work, node))}\n"
                      f"{common_pair}"
                      f"[agent]\nnode = {node}\ncoordinator = 127.0.0.1:{self.coord_port}\n"
+                     f"{peer}"
                      f"[nlb]\nbackend = sim\nvip = {self.vip}\nport = {self.port}\n"
                      f"sim_dir = {wine_path(self.sim_dir)}\n")
+            if self.app:
+                agent += f"[application]\npath = {wine_path(self.app_exe(node))}\n"
+            for section, lines in self.extra.items():
+                agent += f"[{section}]\n{lines}\n"
             with open(self.config_path(node), "w") as f:
                 f.write(agent)
+
+    # ---- the stand-in application ---------------------------------------------
+    def app_exe(self, node):
+        """Each node's own copy, so an agent never finds the other's process."""
+        path = os.path.join(self.work, "apps", f"standin-{self.tag}-{node}.exe")
+        if not os.path.exists(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            shutil.copy(os.path.join(self.build_dir, "tests", "apps", "standin_app.exe"), path)
+        return path
+
+    def app_pids(self, node):
+        """Linux pids of the node's stand-in application (Wine processes)."""
+        name = os.path.basename(self.app_exe(node))
+        r = subprocess.run(["pgrep", "-f", name], capture_output=True, text=True)
+        return [int(p) for p in r.stdout.split()]
+
+    def kill_app(self, node):
+        pids = self.app_pids(node)
+        if not pids:
+            raise TestFailure(f"{node}'s application is not running")
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        return pids
 
     # ---- processes ----------------------------------------------------------
     def start(self, name):
@@ -121,6 +163,14 @@ class Cluster:
     def close(self):
         for name in list(self.procs):
             self.kill(name)
+        # The agents started the stand-in applications; they outlive them.
+        if self.app:
+            for node in self.NODES:
+                for pid in self.app_pids(node):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
 
     def __enter__(self):
         return self

@@ -9,8 +9,12 @@
 
 #define FILE_NAME "t.ini"
 
-/* A complete, valid agent config; tests append to it or replace parts. */
-#define AGENT_TEXT                                                              \
+/* A pre-shared key for the valid configs: 64 hex digits, mixed case. */
+#define TEST_KEY "00112233445566778899AABBCCDDEEFF0123456789abcdeffedcba9876543210"
+#define SECURITY_TEXT "[security]\nkey = " TEST_KEY "\n"
+
+/* A complete, valid agent config but for the key; tests append to it. */
+#define AGENT_BODY                                                              \
     "[nlbctld]\n"                                                               \
     "role = agent\n"                                                            \
     "[agent]\n"                                                                 \
@@ -21,12 +25,17 @@
     "port = 5060\n"                                                             \
     "sim_dir = C:\\ProgramData\\nlbctl\\sim\n"
 
-#define COORDINATOR_TEXT                                                        \
+#define COORDINATOR_BODY                                                        \
     "[nlbctld]\n"                                                               \
     "role = coordinator\n"                                                      \
     "[pair]\n"                                                                  \
     "node1 = web1\n"                                                            \
     "node2 = web2\n"
+
+/* Complete, valid configs. Both end inside a section ([nlb], [pair]) that
+ * tests may add keys to, so the key comes first. */
+#define AGENT_TEXT SECURITY_TEXT AGENT_BODY
+#define COORDINATOR_TEXT SECURITY_TEXT COORDINATOR_BODY
 
 static int parse_text(const char *text, size_t len, struct config *cfg, char *err)
 {
@@ -83,7 +92,10 @@ START_TEST(valid_agent)
              "[timing]\n"
              "heartbeat_ms = 250\n"
              "reconcile_ms = 10000\n"
-             "reconnect_ms = 2000\n",
+             "reconnect_ms = 2000\n"
+             "miss_count = 10\n"
+             "[security]\n"
+             "key = " TEST_KEY "\n",
              &c);
     ck_assert_int_eq(c.role, MODEL_ROLE_AGENT);
     ck_assert_str_eq(c.pipe, "nlbctld-test_1.x");
@@ -103,6 +115,8 @@ START_TEST(valid_agent)
     ck_assert_uint_eq(c.heartbeat_ms, 250);
     ck_assert_uint_eq(c.reconcile_ms, 10000);
     ck_assert_uint_eq(c.reconnect_ms, 2000);
+    ck_assert_uint_eq(c.miss_count, 10);
+    ck_assert_uint_eq(c.key_len, 32);
 }
 END_TEST
 
@@ -161,6 +175,23 @@ static void assert_defaults_except_required(const struct config *c)
     ck_assert_uint_eq(c->heartbeat_ms, 500);
     ck_assert_uint_eq(c->reconcile_ms, 5000);
     ck_assert_uint_eq(c->reconnect_ms, 1000);
+    ck_assert_str_eq(c->peer.host, "");
+    ck_assert_uint_eq(c->peer.port, 0); /* no peer link */
+    ck_assert_str_eq(c->peer_listen.host, "0.0.0.0");
+    ck_assert_uint_eq(c->peer_listen.port, 7401);
+    ck_assert_str_eq(c->app_service, ""); /* no application monitor */
+    ck_assert_str_eq(c->app_path, "");
+    ck_assert_str_eq(c->app_args, "");
+    ck_assert_uint_eq(c->app_start, 1);
+    ck_assert_uint_eq(c->preempt, 0);
+    ck_assert_uint_eq(c->preempt_delay_ms, 60000);
+    ck_assert_uint_eq(c->miss_count, 5);
+    ck_assert_uint_eq(c->isolation_ms, 1500);
+    ck_assert_uint_eq(c->nlb_timeout_ms, 600);
+    ck_assert_uint_eq(c->max_delay_ms, 200);
+    ck_assert_str_eq(c->key_file, "");
+    ck_assert_uint_eq(c->allow_unauthenticated, 0);
+    ck_assert_str_eq(c->status_group, "");
 }
 
 START_TEST(defaults)
@@ -178,6 +209,7 @@ START_TEST(defaults)
     ck_assert_str_eq(c.vip, "");
     ck_assert_uint_eq(c.port, 0);
     ck_assert_str_eq(c.sim_dir, "");
+    ck_assert_uint_eq(c.key_len, 0);
     assert_defaults_except_required(&c);
 
     /* config_parse starts from the defaults, whatever was in cfg. */
@@ -213,7 +245,9 @@ START_TEST(syntax_forms)
         "backend = SIM\r\n"
         "vip = 192.0.2.10\r\n"
         "port = \"05060\"\r\n"
-        "sim_dir = C:\\sim dir\\with = sign";
+        "sim_dir = C:\\sim dir\\with = sign\r\n"
+        "[Security]\r\n"
+        "KEY = \"" TEST_KEY "\"";
     struct config c;
 
     PARSE_OK(text, &c);
@@ -303,8 +337,8 @@ END_TEST
 START_TEST(err_unknown_section)
 {
     EXPECT_ERR("[nlbctld]\nrole = agent\n[nbl]\nport = 5060\n", FILE_NAME ":3: [nbl]: ",
-               "unknown section; use [nlbctld], [pair], [agent], [coordinator], [nlb] or "
-               "[timing]");
+               "unknown section; use [nlbctld], [pair], [agent], [application], [coordinator], "
+               "[nlb], [timing] or [security]");
 }
 END_TEST
 
@@ -314,9 +348,17 @@ START_TEST(err_unknown_key)
                "unknown key; [nlb] takes backend, vip, port or sim_dir");
     /* A key known in another section is still unknown here. */
     EXPECT_ERR("[agent]\nvip = 192.0.2.1\n", FILE_NAME ":2: [agent] vip: ",
-               "[agent] takes node or coordinator");
+               "[agent] takes node, coordinator, peer or peer_listen");
     EXPECT_ERR("[timing]\nheartbeat = 5\n", FILE_NAME ":2: [timing] heartbeat: ",
-               "heartbeat_ms, reconcile_ms or reconnect_ms");
+               "heartbeat_ms, reconcile_ms, reconnect_ms, miss_count, isolation_ms, "
+               "nlb_timeout_ms or max_delay_ms");
+    EXPECT_ERR("[coordinator]\nfailback = yes\n", FILE_NAME ":2: [coordinator] failback: ",
+               "[coordinator] takes listen, election_wait_ms, switchover_timeout_ms, preempt "
+               "or preempt_delay_ms");
+    EXPECT_ERR("[application]\nexe = x\n", FILE_NAME ":2: [application] exe: ",
+               "[application] takes service, path, args or start");
+    EXPECT_ERR("[security]\npsk = 00\n", FILE_NAME ":2: [security] psk: ",
+               "[security] takes key, key_file, allow_unauthenticated or status_group");
 }
 END_TEST
 
@@ -329,7 +371,7 @@ START_TEST(err_duplicate_key)
                FILE_NAME ":5: [nlb] vip: ", "set twice (first on line 2)");
     /* A reopened section may add other keys. */
     PARSE_OK("[nlb]\nvip = 192.0.2.10\n[nlbctld]\nrole = agent\n[nlb]\nport = 1\n"
-             "sim_dir = x\n[agent]\nnode = a\ncoordinator = h:1\n",
+             "sim_dir = x\n[agent]\nnode = a\ncoordinator = h:1\n" SECURITY_TEXT,
              &(struct config){ 0 });
 }
 END_TEST
@@ -367,6 +409,9 @@ START_TEST(err_value_too_long)
     expect_length_limit("nlbctld", "state_dir", 259, "C:\\");
     expect_length_limit("nlbctld", "log_file", 259, "C:\\");
     expect_length_limit("nlb", "sim_dir", 259, "C:\\");
+    expect_length_limit("application", "service", 256, "S");
+    expect_length_limit("application", "path", 259, "C:\\");
+    expect_length_limit("security", "status_group", 256, "CORP\\");
 
     /* The host of host:port has its own limit. */
     host = make_line(63, "h", 'h');
@@ -424,6 +469,26 @@ static const struct bad_value bad_values[] = {
     { "nlb", "vip", "192.0.2.10:5060", "is not an IPv4 address" },
     { "nlb", "port", "http", "'http' is not a number from 1 to 65535" },
     { "nlb", "sim_dir", "", "is empty; give a path" },
+    { "agent", "peer", "192.0.2.12", "no ':' before the port; expected host:port" },
+    { "agent", "peer", "192.0.2.12:0", "port is not a number from 1 to 65535" },
+    { "agent", "peer", "0.0.0.0:7401", "0.0.0.0 means every local address, not a host" },
+    { "agent", "peer", "", "there is no ':' before the port" },
+    { "agent", "peer_listen", "0.0.0.0", "expected host:port, e.g. 192.0.2.5:7400" },
+    { "agent", "peer_listen", "0.0.0.0:65536", "port is not a number from 1 to 65535" },
+    { "agent", "peer_listen", "my_host:7401", "only letters, digits, '-' and '.'" },
+    { "application", "service", "", "is empty; give a service name of 1 to 256 bytes" },
+    { "application", "service", "\"\"", "is empty; give a service name" },
+    { "application", "service", "Sip\\Server", "'Sip\\Server' holds '\\'; a Windows service name "
+      "has no '/' or '\\'" },
+    { "application", "service", "Sip/Server", "'Sip/Server' holds '/'" },
+    { "application", "service", "Sip\tServer", "'Sip?Server' holds a control character (byte 9)" },
+    { "application", "path", "", "is empty; give a path of 1 to 259 bytes" },
+    { "application", "path", "C:\\a\x7f.exe", "holds a control character (byte 127)" },
+    { "application", "args", "-v\x01", "'-v?' holds a control character (byte 1); arguments "
+      "may hold any other character" },
+    { "security", "key_file", "", "is empty; give a path" },
+    { "security", "status_group", "", "is empty; give a group name of 1 to 256 bytes" },
+    { "security", "status_group", "NLB\x1bOps", "'NLB?Ops' holds a control character (byte 27)" },
 };
 
 START_TEST(err_bad_values)
@@ -478,25 +543,44 @@ START_TEST(err_bad_ipv4)
         char text[512];
         struct config c;
         snprintf(text, sizeof text, "[nlbctld]\nrole = agent\n[agent]\nnode = a\n"
-                 "coordinator = h:1\n[nlb]\nport = 1\nsim_dir = s\nvip = %s\n", good[i]);
+                 "coordinator = h:1\n[nlb]\nport = 1\nsim_dir = s\nvip = %s\n" SECURITY_TEXT,
+                 good[i]);
         PARSE_OK(text, &c);
         ck_assert_str_eq(c.vip, good[i]);
     }
 }
 END_TEST
 
+/* at_min, at_max: other [timing] lines that make the whole file valid
+ * around the extreme value (the timing rules tie the figures together);
+ * NULL = the defaults do. min_refused: the minimum passes the range check
+ * but no file can satisfy the timing rules with it; the message says so. */
 struct range {
     const char *section, *key;
     unsigned long min, max;
+    const char *at_min, *at_max;
+    const char *min_refused;
 };
 
 static const struct range ranges[] = {
-    { "coordinator", "election_wait_ms", 0, 600000 },
-    { "coordinator", "switchover_timeout_ms", 1000, 600000 },
-    { "nlb", "port", 1, 65535 },
-    { "timing", "heartbeat_ms", 50, 60000 },
-    { "timing", "reconcile_ms", 100, 3600000 },
-    { "timing", "reconnect_ms", 50, 60000 },
+    { "coordinator", "election_wait_ms", 0, 600000, NULL, NULL, NULL },
+    { "coordinator", "switchover_timeout_ms", 1000, 600000, NULL, NULL, NULL },
+    { "coordinator", "preempt_delay_ms", 1000, 86400000, NULL, NULL, NULL },
+    { "nlb", "port", 1, 65535, NULL, NULL, NULL },
+    { "timing", "heartbeat_ms", 50, 60000, "miss_count = 100\n", "isolation_ms = 120000\n",
+      NULL },
+    { "timing", "reconcile_ms", 100, 3600000, NULL, NULL, NULL },
+    { "timing", "reconnect_ms", 50, 60000, NULL, NULL, NULL },
+    /* isolation_ms >= 2 x heartbeat_ms and isolation_ms + nlb_timeout_ms
+     * (>= 100) < 2 x heartbeat_ms cannot both hold. */
+    { "timing", "miss_count", 2, 100, NULL, NULL,
+      "must be less than heartbeat_ms 500 x miss_count 2 = 1000 ms" },
+    { "timing", "isolation_ms", 100, 600000, "heartbeat_ms = 50\nmiss_count = 20\n",
+      "heartbeat_ms = 60000\nmiss_count = 11\n", NULL },
+    { "timing", "nlb_timeout_ms", 100, 600000, NULL,
+      "heartbeat_ms = 10000\nmiss_count = 100\nisolation_ms = 20000\n", NULL },
+    { "timing", "max_delay_ms", 0, 60000, NULL,
+      "heartbeat_ms = 1000\nmiss_count = 100\nisolation_ms = 2000\n", NULL },
 };
 
 static void expect_number_error(const struct range *r, const char *value)
@@ -509,20 +593,27 @@ static void expect_number_error(const struct range *r, const char *value)
     EXPECT_ERR(text, prefix, detail);
 }
 
-static void expect_number_ok(const struct range *r, unsigned long v)
+static void expect_number_ok(const struct range *r, unsigned long v, const char *timing)
 {
     char text[512];
     struct config c;
-    unsigned long got;
+    unsigned long got = 0;
 
-    snprintf(text, sizeof text, COORDINATOR_TEXT "[%s]\n%s = %lu\n", r->section, r->key, v);
+    snprintf(text, sizeof text, COORDINATOR_TEXT "[%s]\n%s = %lu\n[timing]\n%s", r->section,
+             r->key, v, timing ? timing : "");
     PARSE_OK(text, &c);
     if (strcmp(r->key, "election_wait_ms") == 0) got = c.election_wait_ms;
     else if (strcmp(r->key, "switchover_timeout_ms") == 0) got = c.switchover_timeout_ms;
+    else if (strcmp(r->key, "preempt_delay_ms") == 0) got = c.preempt_delay_ms;
     else if (strcmp(r->key, "port") == 0) got = c.port;
     else if (strcmp(r->key, "heartbeat_ms") == 0) got = c.heartbeat_ms;
     else if (strcmp(r->key, "reconcile_ms") == 0) got = c.reconcile_ms;
-    else got = c.reconnect_ms;
+    else if (strcmp(r->key, "reconnect_ms") == 0) got = c.reconnect_ms;
+    else if (strcmp(r->key, "miss_count") == 0) got = c.miss_count;
+    else if (strcmp(r->key, "isolation_ms") == 0) got = c.isolation_ms;
+    else if (strcmp(r->key, "nlb_timeout_ms") == 0) got = c.nlb_timeout_ms;
+    else if (strcmp(r->key, "max_delay_ms") == 0) got = c.max_delay_ms;
+    else ck_abort_msg("expect_number_ok: no field for %s", r->key);
     ck_assert_uint_eq(got, v);
 }
 
@@ -538,8 +629,15 @@ START_TEST(err_number_range)
         const struct range *r = &ranges[i];
         char value[32];
 
-        expect_number_ok(r, r->min);
-        expect_number_ok(r, r->max);
+        if (r->min_refused) {
+            char text[512];
+            snprintf(text, sizeof text, COORDINATOR_TEXT "[%s]\n%s = %lu\n", r->section,
+                     r->key, r->min);
+            EXPECT_ERR(text, FILE_NAME ": [timing] isolation_ms: ", r->min_refused);
+        } else {
+            expect_number_ok(r, r->min, r->at_min);
+        }
+        expect_number_ok(r, r->max, r->at_max);
         snprintf(value, sizeof value, "%lu", r->max + 1);
         expect_number_error(r, value);
         if (r->min > 0) {
@@ -549,6 +647,483 @@ START_TEST(err_number_range)
         for (j = 0; j < sizeof never / sizeof never[0]; j++)
             expect_number_error(r, never[j]);
     }
+}
+END_TEST
+
+/* ---- peer link, failback ------------------------------------------------ */
+
+START_TEST(valid_peer)
+{
+    struct config c;
+
+    PARSE_OK(AGENT_TEXT "[agent]\npeer = web2.corp.example:7401\n"
+             "peer_listen = 192.0.2.11:7501\n", &c);
+    ck_assert_str_eq(c.peer.host, "web2.corp.example");
+    ck_assert_uint_eq(c.peer.port, 7401);
+    ck_assert_str_eq(c.peer_listen.host, "192.0.2.11");
+    ck_assert_uint_eq(c.peer_listen.port, 7501);
+
+    /* Without peer there is no peer link: port 0; peer_listen keeps its default. */
+    PARSE_OK(AGENT_TEXT, &c);
+    ck_assert_uint_eq(c.peer.port, 0);
+    ck_assert_str_eq(c.peer_listen.host, "0.0.0.0");
+    ck_assert_uint_eq(c.peer_listen.port, 7401);
+    /* peer_listen may name every local address; peer may not (bad_values). */
+    PARSE_OK(AGENT_TEXT "[agent]\npeer_listen = 0.0.0.0:9000\n", &c);
+    ck_assert_uint_eq(c.peer_listen.port, 9000);
+}
+END_TEST
+
+START_TEST(valid_preempt)
+{
+    struct config c;
+
+    PARSE_OK(COORDINATOR_TEXT "[coordinator]\npreempt = yes\npreempt_delay_ms = 120000\n", &c);
+    ck_assert_uint_eq(c.preempt, 1);
+    ck_assert_uint_eq(c.preempt_delay_ms, 120000);
+    PARSE_OK(COORDINATOR_TEXT "[coordinator]\npreempt = no\n", &c);
+    ck_assert_uint_eq(c.preempt, 0);
+    ck_assert_uint_eq(c.preempt_delay_ms, 60000);
+}
+END_TEST
+
+/* ---- booleans ----------------------------------------------------------- */
+
+START_TEST(bool_forms)
+{
+    static const struct { const char *text; uint8_t value; } forms[] = {
+        { "yes", 1 }, { "YES", 1 }, { "Yes", 1 }, { "true", 1 }, { "TRUE", 1 }, { "True", 1 },
+        { "1", 1 }, { "\"yes\"", 1 }, { "no", 0 }, { "NO", 0 }, { "No", 0 }, { "false", 0 },
+        { "FALSE", 0 }, { "fAlSe", 0 }, { "0", 0 }, { "\"0\"", 0 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char text[512];
+        struct config c;
+
+        snprintf(text, sizeof text, COORDINATOR_TEXT "[coordinator]\npreempt = %s\n",
+                 forms[i].text);
+        PARSE_OK(text, &c);
+        ck_assert_uint_eq(c.preempt, forms[i].value);
+
+        snprintf(text, sizeof text, AGENT_TEXT "[application]\npath = C:\\a.exe\nstart = %s\n",
+                 forms[i].text);
+        PARSE_OK(text, &c);
+        ck_assert_uint_eq(c.app_start, forms[i].value);
+
+        /* allow_unauthenticated = no beside a key is no contradiction. */
+        if (forms[i].value == 0) {
+            snprintf(text, sizeof text, COORDINATOR_TEXT "[security]\n"
+                     "allow_unauthenticated = %s\n", forms[i].text);
+            PARSE_OK(text, &c);
+            ck_assert_uint_eq(c.allow_unauthenticated, 0);
+        } else {
+            snprintf(text, sizeof text, COORDINATOR_BODY "[security]\n"
+                     "allow_unauthenticated = %s\n", forms[i].text);
+            PARSE_OK(text, &c);
+            ck_assert_uint_eq(c.allow_unauthenticated, 1);
+        }
+    }
+}
+END_TEST
+
+START_TEST(err_bool)
+{
+    static const char *const bad[] = { "y", "n", "on", "off", "2", "01", "yes please",
+                                       "enabled", "", "-1", "t" };
+    static const char *const where[][2] = {
+        { "coordinator", "preempt" },
+        { "application", "start" },
+        { "security", "allow_unauthenticated" },
+    };
+    size_t i, j;
+
+    for (j = 0; j < sizeof where / sizeof where[0]; j++) {
+        for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            char text[256], prefix[96], detail[128];
+            snprintf(text, sizeof text, "[%s]\n%s = %s\n", where[j][0], where[j][1], bad[i]);
+            snprintf(prefix, sizeof prefix, FILE_NAME ":2: [%s] %s: ", where[j][0],
+                     where[j][1]);
+            snprintf(detail, sizeof detail, "'%s' is not yes or no; use yes, no, true, false, "
+                     "1 or 0", bad[i]);
+            EXPECT_ERR(text, prefix, detail);
+        }
+    }
+}
+END_TEST
+
+/* ---- [application] ------------------------------------------------------ */
+
+START_TEST(application_none)
+{
+    struct config c;
+
+    /* Nothing set: no monitor, and an empty section changes nothing. */
+    PARSE_OK(AGENT_TEXT "[application]\n; nothing here\n", &c);
+    ck_assert_str_eq(c.app_service, "");
+    ck_assert_str_eq(c.app_path, "");
+    ck_assert_str_eq(c.app_args, "");
+    ck_assert_uint_eq(c.app_start, 1);
+}
+END_TEST
+
+START_TEST(application_service)
+{
+    struct config c;
+
+    /* Service names may hold spaces and other punctuation. */
+    PARSE_OK(AGENT_TEXT "[application]\nservice = Sip Server (x64) $1\n", &c);
+    ck_assert_str_eq(c.app_service, "Sip Server (x64) $1");
+    ck_assert_str_eq(c.app_path, "");
+    PARSE_OK(AGENT_TEXT "[Application]\nService = \"SipSrv\"\n", &c);
+    ck_assert_str_eq(c.app_service, "SipSrv");
+}
+END_TEST
+
+START_TEST(application_program)
+{
+    struct config c;
+
+    PARSE_OK(AGENT_TEXT "[application]\n"
+             "path = \"C:\\Program Files\\Example\\sipd.exe\"\n"
+             "args = -c \"C:\\ProgramData\\Example\\sip d.cfg\" --name='x y' %TEMP% \n"
+             "start = no\n", &c);
+    ck_assert_str_eq(c.app_path, "C:\\Program Files\\Example\\sipd.exe");
+    /* args is taken as written: its quotes are the program's. Only the
+     * spaces around the value go. */
+    ck_assert_str_eq(c.app_args, "-c \"C:\\ProgramData\\Example\\sip d.cfg\" --name='x y' %TEMP%");
+    ck_assert_uint_eq(c.app_start, 0);
+
+    /* One quoted argument keeps its quotes. */
+    PARSE_OK(AGENT_TEXT "[application]\npath = C:\\a.exe\nargs = \"C:\\x y\\z.cfg\"\n", &c);
+    ck_assert_str_eq(c.app_args, "\"C:\\x y\\z.cfg\"");
+    ck_assert_uint_eq(c.app_start, 1);
+    /* Empty arguments are allowed ("" is two quote characters, passed on). */
+    PARSE_OK(AGENT_TEXT "[application]\npath = C:\\a.exe\nargs =\n", &c);
+    ck_assert_str_eq(c.app_args, "");
+    PARSE_OK(AGENT_TEXT "[application]\npath = C:\\a.exe\nargs = \"\"\n", &c);
+    ck_assert_str_eq(c.app_args, "\"\"");
+    /* Non-ASCII text is fine. */
+    PARSE_OK(AGENT_TEXT "[application]\npath = C:\\a.exe\nargs = --nom=\xc3\xa9t\xc3\xa9\n", &c);
+    ck_assert_str_eq(c.app_args, "--nom=\xc3\xa9t\xc3\xa9");
+}
+END_TEST
+
+START_TEST(err_args_too_long)
+{
+    char text[1024];
+    struct config c;
+    char *ok = make_line(511, "-", 'a');
+    char *bad = make_line(512, "-", 'a');
+
+    snprintf(text, sizeof text, AGENT_TEXT "[application]\npath = C:\\a.exe\nargs = %s\n", ok);
+    PARSE_OK(text, &c);
+    ck_assert_str_eq(c.app_args, ok);
+    snprintf(text, sizeof text, "[application]\npath = C:\\a.exe\nargs = %s\n", bad);
+    EXPECT_ERR(text, FILE_NAME ":3: [application] args: ", "is 512 bytes long; at most 511");
+    free(ok);
+    free(bad);
+}
+END_TEST
+
+START_TEST(err_application_rules)
+{
+    /* service and path exclude each other; the message names both lines. */
+    EXPECT_ERR(AGENT_TEXT "[application]\nservice = SipSrv\npath = C:\\sipd.exe\n",
+               FILE_NAME ": [application] path: ",
+               "service (line 13) and path (line 14) are both set; monitor either a Windows "
+               "service (service) or a program (path), not both");
+    EXPECT_ERR(AGENT_TEXT "[application]\npath = C:\\sipd.exe\nservice = SipSrv\n",
+               FILE_NAME ": [application] path: ", "service (line 14) and path (line 13)");
+    /* args and start belong to a program. */
+    EXPECT_ERR(AGENT_TEXT "[application]\nargs = -v\n", FILE_NAME ": [application] args: ",
+               "set on line 13 without path; args and start apply only to a program named "
+               "by path");
+    EXPECT_ERR(AGENT_TEXT "[application]\nargs =\n", FILE_NAME ": [application] args: ",
+               "without path");
+    EXPECT_ERR(AGENT_TEXT "[application]\nstart = no\n", FILE_NAME ": [application] start: ",
+               "set on line 13 without path");
+    EXPECT_ERR(AGENT_TEXT "[application]\nservice = SipSrv\nstart = yes\n",
+               FILE_NAME ": [application] start: ", "set on line 14 without path");
+    EXPECT_ERR(AGENT_TEXT "[application]\nservice = SipSrv\nargs = -v\n",
+               FILE_NAME ": [application] args: ", "without path");
+    /* A contradiction is refused whatever the role. */
+    EXPECT_ERR(COORDINATOR_TEXT "[application]\nservice = a\npath = b\n",
+               FILE_NAME ": [application] path: ", "are both set");
+}
+END_TEST
+
+/* ---- the timing rules --------------------------------------------------- */
+
+START_TEST(timing_valid)
+{
+    struct config c;
+
+    /* The defaults keep both rules: 1500 + 600 + 200 = 2300 < 500 x 5. */
+    PARSE_OK(AGENT_TEXT, &c);
+    ck_assert_uint_lt(c.isolation_ms + c.nlb_timeout_ms + c.max_delay_ms,
+                      c.heartbeat_ms * c.miss_count);
+    ck_assert_uint_ge(c.isolation_ms, 2 * c.heartbeat_ms);
+
+    PARSE_OK(AGENT_TEXT "[timing]\nheartbeat_ms = 1000\nmiss_count = 3\nisolation_ms = 2000\n"
+             "nlb_timeout_ms = 800\nmax_delay_ms = 199\n", &c);
+    ck_assert_uint_eq(c.heartbeat_ms, 1000);
+    ck_assert_uint_eq(c.miss_count, 3);
+    ck_assert_uint_eq(c.isolation_ms, 2000);
+    ck_assert_uint_eq(c.nlb_timeout_ms, 800);
+    ck_assert_uint_eq(c.max_delay_ms, 199);
+    /* Rule 1 is strict: one ms below the host-loss timeout is enough... */
+    PARSE_OK(AGENT_TEXT "[timing]\nisolation_ms = 1699\n", &c);
+    /* ... and rule 2 is not: exactly twice the heartbeat is enough. */
+    PARSE_OK(AGENT_TEXT "[timing]\nheartbeat_ms = 1000\nisolation_ms = 2000\n", &c);
+    /* Every figure at its maximum. */
+    PARSE_OK(AGENT_TEXT "[timing]\nheartbeat_ms = 60000\nmiss_count = 100\n"
+             "isolation_ms = 600000\nnlb_timeout_ms = 600000\nmax_delay_ms = 60000\n", &c);
+    ck_assert_uint_eq(c.heartbeat_ms * c.miss_count, 6000000);
+}
+END_TEST
+
+START_TEST(err_timing_fencing_rule)
+{
+    /* The message gives every figure, its sum and its product. */
+    EXPECT_ERR(AGENT_TEXT "[timing]\nheartbeat_ms = 400\n", FILE_NAME ": [timing] isolation_ms: ",
+               "1500 + nlb_timeout_ms 600 + max_delay_ms 200 = 2300 ms must be less than "
+               "heartbeat_ms 400 x miss_count 5 = 2000 ms, so that a primary cut off from "
+               "everything has disabled its port before the coordinator promotes the other "
+               "node; lower isolation_ms, nlb_timeout_ms or max_delay_ms, or raise "
+               "heartbeat_ms or miss_count");
+    /* Equal is not less. */
+    EXPECT_ERR(AGENT_TEXT "[timing]\nisolation_ms = 1700\n", FILE_NAME ": [timing] isolation_ms: ",
+               "1700 + nlb_timeout_ms 600 + max_delay_ms 200 = 2500 ms must be less than "
+               "heartbeat_ms 500 x miss_count 5 = 2500 ms");
+    EXPECT_ERR(AGENT_TEXT "[timing]\nmiss_count = 4\n", FILE_NAME ": [timing] isolation_ms: ",
+               "= 2300 ms must be less than heartbeat_ms 500 x miss_count 4 = 2000 ms");
+    EXPECT_ERR(AGENT_TEXT "[timing]\nnlb_timeout_ms = 900\n",
+               FILE_NAME ": [timing] isolation_ms: ",
+               "1500 + nlb_timeout_ms 900 + max_delay_ms 200 = 2600 ms must be less than "
+               "heartbeat_ms 500 x miss_count 5 = 2500 ms");
+    EXPECT_ERR(AGENT_TEXT "[timing]\nmax_delay_ms = 60000\n",
+               FILE_NAME ": [timing] isolation_ms: ",
+               "1500 + nlb_timeout_ms 600 + max_delay_ms 60000 = 62100 ms must be less than "
+               "heartbeat_ms 500 x miss_count 5 = 2500 ms");
+    /* The largest figures, summed without overflow. */
+    EXPECT_ERR(AGENT_TEXT "[timing]\nheartbeat_ms = 60000\nmiss_count = 21\n"
+               "isolation_ms = 600000\nnlb_timeout_ms = 600000\nmax_delay_ms = 60000\n",
+               FILE_NAME ": [timing] isolation_ms: ",
+               "600000 + nlb_timeout_ms 600000 + max_delay_ms 60000 = 1260000 ms must be less "
+               "than heartbeat_ms 60000 x miss_count 21 = 1260000 ms");
+    /* The coordinator is held to it too: it uses the host-loss timeout. */
+    EXPECT_ERR(COORDINATOR_TEXT "[timing]\nmiss_count = 3\n",
+               FILE_NAME ": [timing] isolation_ms: ", "x miss_count 3 = 1500 ms");
+}
+END_TEST
+
+START_TEST(err_timing_isolation_rule)
+{
+    EXPECT_ERR(AGENT_TEXT "[timing]\nheartbeat_ms = 1000\nisolation_ms = 1999\n",
+               FILE_NAME ": [timing] isolation_ms: ",
+               "1999 ms is less than 2 x heartbeat_ms 1000 = 2000 ms; it must be at least "
+               "that, or one late heartbeat would make a healthy primary disable its own port");
+    EXPECT_ERR(AGENT_TEXT "[timing]\nisolation_ms = 999\n",
+               FILE_NAME ": [timing] isolation_ms: ",
+               "999 ms is less than 2 x heartbeat_ms 500 = 1000 ms");
+    EXPECT_ERR(COORDINATOR_TEXT "[timing]\nheartbeat_ms = 60000\nmiss_count = 100\n",
+               FILE_NAME ": [timing] isolation_ms: ",
+               "1500 ms is less than 2 x heartbeat_ms 60000 = 120000 ms");
+}
+END_TEST
+
+/* ---- [security] --------------------------------------------------------- */
+
+START_TEST(security_key)
+{
+    static const uint8_t want[32] = {
+        0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+        0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+        0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+        0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
+    };
+    char text[512];
+    struct config c;
+    char *hex;
+    size_t i;
+
+    PARSE_OK(AGENT_TEXT, &c);
+    ck_assert_uint_eq(c.key_len, 32);
+    ck_assert_int_eq(memcmp(c.key, want, sizeof want), 0);
+    for (i = 32; i < sizeof c.key; i++)
+        ck_assert_uint_eq(c.key[i], 0);
+    ck_assert_str_eq(c.key_file, "");
+    ck_assert_uint_eq(c.allow_unauthenticated, 0);
+
+    /* The shortest and the longest keys. */
+    hex = make_line(32, "A", 'f');
+    snprintf(text, sizeof text, COORDINATOR_BODY "[security]\nkey = %s\n", hex);
+    PARSE_OK(text, &c);
+    ck_assert_uint_eq(c.key_len, 16);
+    ck_assert_uint_eq(c.key[0], 0xaf);
+    ck_assert_uint_eq(c.key[15], 0xff);
+    free(hex);
+    hex = make_line(128, "0", '9');
+    snprintf(text, sizeof text, COORDINATOR_BODY "[security]\nkey = \"%s\"\n", hex);
+    PARSE_OK(text, &c);
+    ck_assert_uint_eq(c.key_len, 64);
+    ck_assert_uint_eq(c.key[0], 0x09);
+    ck_assert_uint_eq(c.key[63], 0x99);
+    free(hex);
+}
+END_TEST
+
+START_TEST(security_key_file_and_lab)
+{
+    struct config c;
+
+    PARSE_OK(COORDINATOR_BODY "[security]\nkey_file = C:\\ProgramData\\nlbctl\\psk.txt\n", &c);
+    ck_assert_str_eq(c.key_file, "C:\\ProgramData\\nlbctl\\psk.txt");
+    ck_assert_uint_eq(c.key_len, 0);
+
+    /* A lab without a key must say so. */
+    PARSE_OK(AGENT_BODY "[security]\nallow_unauthenticated = yes\n", &c);
+    ck_assert_uint_eq(c.allow_unauthenticated, 1);
+    ck_assert_uint_eq(c.key_len, 0);
+    ck_assert_str_eq(c.key_file, "");
+}
+END_TEST
+
+START_TEST(security_status_group)
+{
+    struct config c;
+    char text[1024];
+    char *big = make_line(256, "G", 'g');
+
+    PARSE_OK(AGENT_TEXT "[security]\nstatus_group = CORP\\NLB Operators\n", &c);
+    ck_assert_str_eq(c.status_group, "CORP\\NLB Operators");
+    PARSE_OK(COORDINATOR_TEXT "[security]\nstatus_group = \"Opérateurs NLB\"\n", &c);
+    ck_assert_str_eq(c.status_group, "Opérateurs NLB");
+    snprintf(text, sizeof text, COORDINATOR_TEXT "[security]\nstatus_group = %s\n", big);
+    PARSE_OK(text, &c);
+    ck_assert_uint_eq(strlen(c.status_group), 256);
+    free(big);
+}
+END_TEST
+
+START_TEST(err_security_rules)
+{
+    /* No key at all: for an agent and for the coordinator, and whatever
+     * else is in [security]. */
+    EXPECT_ERR(AGENT_BODY, FILE_NAME ": [security] key: ",
+               "no pre-shared key configured; set key (64 hex digits recommended) or key_file "
+               "on every node and the coordinator (allow_unauthenticated = yes exists for a "
+               "lab only)");
+    EXPECT_ERR(COORDINATOR_BODY, FILE_NAME ": [security] key: ", "no pre-shared key configured");
+    EXPECT_ERR(COORDINATOR_BODY "[security]\nallow_unauthenticated = no\nstatus_group = x\n",
+               FILE_NAME ": [security] key: ", "no pre-shared key configured");
+    /* Both ways of giving the key: the message names both lines. */
+    EXPECT_ERR(COORDINATOR_TEXT "[security]\nkey_file = C:\\psk.txt\n",
+               FILE_NAME ": [security] key_file: ",
+               "key (line 2) and key_file (line 9) are both set; give the pre-shared key one "
+               "way only");
+    /* A key and "no key needed" contradict each other. */
+    EXPECT_ERR(COORDINATOR_TEXT "[security]\nallow_unauthenticated = yes\n",
+               FILE_NAME ": [security] allow_unauthenticated: ",
+               "yes contradicts key (line 2): with a key every link is authenticated; remove "
+               "one of the two");
+    EXPECT_ERR(AGENT_BODY "[security]\nallow_unauthenticated = true\nkey_file = k.txt\n",
+               FILE_NAME ": [security] allow_unauthenticated: ", "yes contradicts key_file "
+               "(line 12)");
+    /* The key's value is never in the message, even in these. */
+    {
+        char e[CONFIG_ERROR_MAX];
+        static const char text[] = COORDINATOR_TEXT "[security]\nallow_unauthenticated = 1\n";
+        ck_assert_int_eq(parse_text(text, strlen(text), NULL, e), -1);
+        ck_assert_ptr_null(strstr(e, "00112233"));
+    }
+}
+END_TEST
+
+/* The message must start with prefix, contain detail, and hold no part of
+ * the secret: no run of 6 of its characters, in either case. */
+static void expect_key_error(const char *text, const char *prefix, const char *detail,
+                             const char *secret)
+{
+    char e[CONFIG_ERROR_MAX], low[CONFIG_ERROR_MAX], run[8];
+    size_t i, j, n = strlen(secret);
+
+    EXPECT_ERR(text, prefix, detail);
+    ck_assert_int_eq(parse_text(text, strlen(text), NULL, e), -1);
+    for (i = 0; e[i]; i++)
+        low[i] = (char)((e[i] >= 'A' && e[i] <= 'Z') ? e[i] - 'A' + 'a' : e[i]);
+    low[i] = '\0';
+    for (i = 0; i + 6 <= n; i++) {
+        for (j = 0; j < 6; j++)
+            run[j] = (char)((secret[i + j] >= 'A' && secret[i + j] <= 'Z')
+                                ? secret[i + j] - 'A' + 'a' : secret[i + j]);
+        run[6] = '\0';
+        ck_assert_msg(strstr(low, run) == NULL, "message '%s' shows part of the key ('%s')",
+                      e, run);
+    }
+}
+
+START_TEST(err_key_values)
+{
+    char text[512], *hex;
+
+    /* Not hex: the position is given, not the character or the value. */
+    expect_key_error("; x\n[security]\nkey = c0ffee5eed0ddba11c0ffee5eed0ddbg\n",
+                     FILE_NAME ":3: [security] key: ",
+                     "character 32 of 32 is not a hex digit (0-9, a-f); the key is not shown",
+                     "c0ffee5eed0ddba11c0ffee5eed0ddbg");
+    expect_key_error("; x\n[security]\nkey = c0ffee5eed 0ddba11c0ffee5eed0ddba1\n",
+                     FILE_NAME ":3: [security] key: ", "character 11 of 34 is not a hex digit",
+                     "c0ffee5eed 0ddba11c0ffee5eed0ddba1");
+    expect_key_error("; x\n[security]\nkey = 0xc0ffee5eed0ddba11c0ffee5eed0ddba1\n",
+                     FILE_NAME ":3: [security] key: ",
+                     "starts with 0x; write the hex digits alone (the key is not shown)",
+                     "c0ffee5eed0ddba11c0ffee5eed0ddba1");
+    expect_key_error("; x\n[security]\nkey = C0FFEE5EED-0DDBA11-C0FFEE5EED-0DDBA11\n",
+                     FILE_NAME ":3: [security] key: ", "character 11 of 37 is not a hex digit",
+                     "C0FFEE5EED-0DDBA11-C0FFEE5EED-0DDBA11");
+    /* Odd counts. */
+    expect_key_error("; x\n[security]\nkey = c0ffee5eed0ddba11c0ffee5eed0ddba1\n",
+                     FILE_NAME ":3: [security] key: ",
+                     "has 33 hex digits, an odd number; each byte takes two (the key is not "
+                     "shown)", "c0ffee5eed0ddba11c0ffee5eed0ddba1");
+    hex = make_line(129, "c0ffee5eed", 'd');
+    snprintf(text, sizeof text, "[security]\nkey = %s\n", hex);
+    expect_key_error(text, FILE_NAME ":2: [security] key: ", "has 129 hex digits, an odd number",
+                     hex);
+    free(hex);
+    /* Too short, too long. */
+    expect_key_error("[security]\nkey = c0ffee5eed0ddba11c0ffee5eed0dd\n",
+                     FILE_NAME ":2: [security] key: ",
+                     "has 30 hex digits (15 bytes); give 32 to 128 hex digits (16 to 64 bytes), "
+                     "64 recommended (the key is not shown)",
+                     "c0ffee5eed0ddba11c0ffee5eed0dd");
+    expect_key_error("[security]\nkey = \"c0ffee\"\n", FILE_NAME ":2: [security] key: ",
+                     "has 6 hex digits (3 bytes)", "c0ffee");
+    hex = make_line(130, "c0ffee5eed", 'd');
+    snprintf(text, sizeof text, "[security]\nkey = %s\n", hex);
+    expect_key_error(text, FILE_NAME ":2: [security] key: ",
+                     "has 130 hex digits (65 bytes); give 32 to 128", hex);
+    free(hex);
+    /* Empty. */
+    EXPECT_ERR("[security]\nkey =\n", FILE_NAME ":2: [security] key: ",
+               "is empty; give the pre-shared key as 32 to 128 hex digits (64 recommended)");
+    EXPECT_ERR("[security]\nkey = \"\"\n", FILE_NAME ":2: [security] key: ", "is empty");
+    /* Other errors on a key line show nothing of it either. */
+    expect_key_error("[security]\nkey = \"c0ffee5eed0ddba11c0ffee5eed0ddba11\n",
+                     FILE_NAME ":2: [security] key: ", "opening '\"' has no closing '\"'",
+                     "c0ffee5eed0ddba11c0ffee5eed0ddba11");
+    expect_key_error("[security]\nkey = c0ffee5eed0ddba11c0ffee5eed0ddba11\n"
+                     "key = c0ffee5eed0ddba11c0ffee5eed0ddba11\n",
+                     FILE_NAME ":3: [security] key: ", "set twice (first on line 2)",
+                     "c0ffee5eed0ddba11c0ffee5eed0ddba11");
+    expect_key_error("[security]\nkey c0ffee5eed0ddba11c0ffee5eed0ddba11\n",
+                     FILE_NAME ":2: [security]: ",
+                     "a line is not a [section], a comment (; or #) or key = value (not shown: "
+                     "in [security] it may hold the key)",
+                     "c0ffee5eed0ddba11c0ffee5eed0ddba11");
 }
 END_TEST
 
@@ -731,9 +1306,13 @@ START_TEST(example_documents_every_key)
         "role", "pipe", "state_dir", "log_file", "name", "node1", "node2", "preferred",
         "node", "coordinator", "listen", "election_wait_ms", "switchover_timeout_ms",
         "backend", "vip", "port", "sim_dir", "heartbeat_ms", "reconcile_ms", "reconnect_ms",
+        "peer", "peer_listen", "service", "path", "args", "start", "preempt",
+        "preempt_delay_ms", "miss_count", "isolation_ms", "nlb_timeout_ms", "max_delay_ms",
+        "key", "key_file", "allow_unauthenticated", "status_group",
     };
     static const char *const sections[] = { "[nlbctld]", "[pair]", "[agent]",
-                                            "[coordinator]", "[nlb]", "[timing]" };
+                                            "[application]", "[coordinator]", "[nlb]",
+                                            "[timing]", "[security]" };
     size_t len, i;
     char *text = read_example(&len);
 
@@ -829,6 +1408,38 @@ Suite *make_suite(void)
     tcase_add_test(tc, err_bad_values);
     tcase_add_test(tc, err_bad_ipv4);
     tcase_add_test(tc, err_number_range);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("peer_and_preempt");
+    tcase_add_test(tc, valid_peer);
+    tcase_add_test(tc, valid_preempt);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("booleans");
+    tcase_add_test(tc, bool_forms);
+    tcase_add_test(tc, err_bool);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("application");
+    tcase_add_test(tc, application_none);
+    tcase_add_test(tc, application_service);
+    tcase_add_test(tc, application_program);
+    tcase_add_test(tc, err_args_too_long);
+    tcase_add_test(tc, err_application_rules);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("timing_rules");
+    tcase_add_test(tc, timing_valid);
+    tcase_add_test(tc, err_timing_fencing_rule);
+    tcase_add_test(tc, err_timing_isolation_rule);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("security");
+    tcase_add_test(tc, security_key);
+    tcase_add_test(tc, security_key_file_and_lab);
+    tcase_add_test(tc, security_status_group);
+    tcase_add_test(tc, err_security_rules);
+    tcase_add_test(tc, err_key_values);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("whole_file_errors");

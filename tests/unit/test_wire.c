@@ -13,9 +13,10 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static const uint8_t all_types[] = {WIRE_HELLO,      WIRE_REPORT,         WIRE_SET_ROLE,
-                                    WIRE_HEARTBEAT,  WIRE_STATUS_REQ,     WIRE_SWITCHOVER_REQ,
-                                    WIRE_STATUS_REPLY, WIRE_RESULT};
+static const uint8_t all_types[] = {WIRE_HELLO,        WIRE_REPORT,        WIRE_SET_ROLE,
+                                    WIRE_HEARTBEAT,    WIRE_STATUS_REQ,    WIRE_SWITCHOVER_REQ,
+                                    WIRE_STATUS_REPLY, WIRE_RESULT,        WIRE_HISTORY_REQ,
+                                    WIRE_HISTORY_REPLY};
 #define N_TYPES (sizeof all_types / sizeof all_types[0])
 
 /* Fills dst with n copies of a character pattern and a terminator. */
@@ -44,6 +45,12 @@ static void sample_msg(uint8_t type, struct wire_msg *m)
         m->u.report.app_healthy = 1;
         m->u.report.port_desired = MODEL_PORT_ENABLED;
         m->u.report.port_actual = MODEL_PORT_DRAINING;
+        m->u.report.peer_silent_ms = 0xFEDCBA98u;
+        m->u.report.peer_mode = MODEL_MODE_PRIMARY;
+        m->u.report.peer_app_healthy = 1;
+        m->u.report.peer_port = MODEL_PORT_DRAINING;
+        m->u.report.peer_epoch = 0x1112131415161718ull;
+        fill_str(m->u.report.reason, WIRE_REASON_MAX, 'c');
         break;
     case WIRE_SET_ROLE:
         m->u.set_role.epoch = 0xFFFFFFFFFFFFFFFEull;
@@ -51,8 +58,17 @@ static void sample_msg(uint8_t type, struct wire_msg *m)
         break;
     case WIRE_HEARTBEAT:
         m->u.heartbeat.epoch = 0x8000000000000001ull;
+        m->u.heartbeat.silent_ms = 0xCAFEBABEu;
         break;
     case WIRE_STATUS_REQ:
+    case WIRE_HISTORY_REQ:
+        break;
+    case WIRE_HISTORY_REPLY:
+        m->u.history.count = WIRE_HISTORY_MAX;
+        for (unsigned i = 0; i < WIRE_HISTORY_MAX; i++) {
+            m->u.history.entries[i].age_ms = 0x0A0B0C0D0E0F1011ull * (i + 1);
+            fill_str(m->u.history.entries[i].text, WIRE_HISTORY_TEXT, (char)('a' + i));
+        }
         break;
     case WIRE_SWITCHOVER_REQ:
         fill_str(m->u.switchover_req.target, MODEL_NAME_MAX, 'k');
@@ -82,6 +98,8 @@ static void sample_msg(uint8_t type, struct wire_msg *m)
             n->port_actual = (uint8_t)(3 - i % 4);
             n->epoch = 0xF0E0D0C0B0A09080ull + i;
             n->last_heard_ms = i == 0 ? 0xFFFFFFFFu : 1000u * i;
+            n->peer_link = (uint8_t)((i >> 2) & 1);
+            fill_str(n->last_change, WIRE_REASON_MAX, (char)('A' + i));
         }
         break;
     }
@@ -168,6 +186,8 @@ static void assert_node_equal(const struct wire_node_status *a, const struct wir
     ck_assert_uint_eq(a->port_actual, b->port_actual);
     ck_assert_uint_eq(a->epoch, b->epoch);
     ck_assert_uint_eq(a->last_heard_ms, b->last_heard_ms);
+    ck_assert_uint_eq(a->peer_link, b->peer_link);
+    ck_assert_str_eq(a->last_change, b->last_change);
 }
 
 /* Field by field: padding in the structs must not decide equality. */
@@ -186,6 +206,12 @@ static void assert_msg_equal(const struct wire_msg *a, const struct wire_msg *b)
         ck_assert_uint_eq(a->u.report.app_healthy, b->u.report.app_healthy);
         ck_assert_uint_eq(a->u.report.port_desired, b->u.report.port_desired);
         ck_assert_uint_eq(a->u.report.port_actual, b->u.report.port_actual);
+        ck_assert_uint_eq(a->u.report.peer_silent_ms, b->u.report.peer_silent_ms);
+        ck_assert_uint_eq(a->u.report.peer_mode, b->u.report.peer_mode);
+        ck_assert_uint_eq(a->u.report.peer_app_healthy, b->u.report.peer_app_healthy);
+        ck_assert_uint_eq(a->u.report.peer_port, b->u.report.peer_port);
+        ck_assert_uint_eq(a->u.report.peer_epoch, b->u.report.peer_epoch);
+        ck_assert_str_eq(a->u.report.reason, b->u.report.reason);
         break;
     case WIRE_SET_ROLE:
         ck_assert_uint_eq(a->u.set_role.epoch, b->u.set_role.epoch);
@@ -193,8 +219,17 @@ static void assert_msg_equal(const struct wire_msg *a, const struct wire_msg *b)
         break;
     case WIRE_HEARTBEAT:
         ck_assert_uint_eq(a->u.heartbeat.epoch, b->u.heartbeat.epoch);
+        ck_assert_uint_eq(a->u.heartbeat.silent_ms, b->u.heartbeat.silent_ms);
         break;
     case WIRE_STATUS_REQ:
+    case WIRE_HISTORY_REQ:
+        break;
+    case WIRE_HISTORY_REPLY:
+        ck_assert_uint_eq(a->u.history.count, b->u.history.count);
+        for (unsigned i = 0; i < a->u.history.count; i++) {
+            ck_assert_uint_eq(a->u.history.entries[i].age_ms, b->u.history.entries[i].age_ms);
+            ck_assert_str_eq(a->u.history.entries[i].text, b->u.history.entries[i].text);
+        }
         break;
     case WIRE_SWITCHOVER_REQ:
         ck_assert_str_eq(a->u.switchover_req.target, b->u.switchover_req.target);
@@ -368,6 +403,68 @@ START_TEST(round_trip_exact_bytes)
     len = encode_ok(&m, buf, sizeof buf);
     ck_assert_uint_eq(len, sizeof want_result);
     ck_assert_mem_eq(buf, want_result, sizeof want_result);
+
+    /* REPORT: epoch, mode, app_healthy, port_desired, port_actual,
+     * peer_silent_ms, peer_mode, peer_app_healthy, peer_port, peer_epoch,
+     * reason. */
+    memset(&m, 0, sizeof m);
+    m.type = WIRE_REPORT;
+    m.id = 1;
+    m.u.report.epoch = 0x0102030405060708ull;
+    m.u.report.mode = MODEL_MODE_PRIMARY;
+    m.u.report.app_healthy = 1;
+    m.u.report.port_desired = MODEL_PORT_ENABLED;
+    m.u.report.port_actual = MODEL_PORT_DISABLED;
+    m.u.report.peer_silent_ms = 0x0A0B0C0Du;
+    m.u.report.peer_mode = MODEL_MODE_BACKUP;
+    m.u.report.peer_app_healthy = 1;
+    m.u.report.peer_port = MODEL_PORT_DRAINING;
+    m.u.report.peer_epoch = 0x1112131415161718ull;
+    strcpy(m.u.report.reason, "ok");
+    static const uint8_t want_report[] = {
+        'N', 'L', 1, 2, 0, 0, 0, 30, 0, 0, 0, 1,               /* header */
+        1, 2, 3, 4, 5, 6, 7, 8, 1, 1, 1, 2,                    /* epoch .. port_actual */
+        0x0A, 0x0B, 0x0C, 0x0D, 0, 1, 3,                       /* peer_silent_ms .. port */
+        0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 2, 'o', 'k'};
+    len = encode_ok(&m, buf, sizeof buf);
+    ck_assert_uint_eq(len, sizeof want_report);
+    ck_assert_mem_eq(buf, want_report, sizeof want_report);
+
+    /* HEARTBEAT: epoch, silent_ms. */
+    memset(&m, 0, sizeof m);
+    m.type = WIRE_HEARTBEAT;
+    m.u.heartbeat.epoch = 9;
+    m.u.heartbeat.silent_ms = 0x01020304u;
+    static const uint8_t want_hb[] = {'N', 'L', 1, 4, 0, 0, 0, 12, 0, 0, 0, 0,
+                                      0,   0,   0, 0, 0, 0, 0, 9,  1, 2, 3, 4};
+    len = encode_ok(&m, buf, sizeof buf);
+    ck_assert_uint_eq(len, sizeof want_hb);
+    ck_assert_mem_eq(buf, want_hb, sizeof want_hb);
+
+    /* HISTORY_REQ: no payload. HISTORY_REPLY: count, then age_ms and text
+     * per entry. */
+    memset(&m, 0, sizeof m);
+    m.type = WIRE_HISTORY_REQ;
+    m.id = 3;
+    static const uint8_t want_hreq[] = {'N', 'L', 1, 20, 0, 0, 0, 0, 0, 0, 0, 3};
+    len = encode_ok(&m, buf, sizeof buf);
+    ck_assert_uint_eq(len, sizeof want_hreq);
+    ck_assert_mem_eq(buf, want_hreq, sizeof want_hreq);
+
+    memset(&m, 0, sizeof m);
+    m.type = WIRE_HISTORY_REPLY;
+    m.id = 3;
+    m.u.history.count = 2;
+    m.u.history.entries[0].age_ms = 0x0102;
+    strcpy(m.u.history.entries[0].text, "a");
+    m.u.history.entries[1].age_ms = 5;
+    static const uint8_t want_hrep[] = {'N', 'L', 1, 21, 0, 0, 0, 20, 0, 0, 0, 3,
+                                        2,
+                                        0,   0,   0, 0,  0, 0, 1, 2,  1, 'a',
+                                        0,   0,   0, 0,  0, 0, 0, 5,  0};
+    len = encode_ok(&m, buf, sizeof buf);
+    ck_assert_uint_eq(len, sizeof want_hrep);
+    ck_assert_mem_eq(buf, want_hrep, sizeof want_hrep);
 }
 END_TEST
 
@@ -501,7 +598,7 @@ START_TEST(short_payload_malformed)
 {
     /* The declared payload is all there but too short for its type. */
     for (size_t t = 0; t < N_TYPES; t++) {
-        if (all_types[t] == WIRE_STATUS_REQ)
+        if (all_types[t] == WIRE_STATUS_REQ || all_types[t] == WIRE_HISTORY_REQ)
             continue; /* has no payload */
         struct wire_msg m;
         uint8_t buf[WIRE_MAX_FRAME];
@@ -608,6 +705,10 @@ START_TEST(enum_out_of_range_malformed)
     expect_byte_malformed(&m, p + 9, 2, "REPORT app_healthy 2");
     expect_byte_malformed(&m, p + 10, 4, "REPORT port_desired 4");
     expect_byte_malformed(&m, p + 11, 4, "REPORT port_actual 4");
+    /* ... peer_silent_ms(4) peer_mode peer_app_healthy peer_port */
+    expect_byte_malformed(&m, p + 16, 2, "REPORT peer_mode 2");
+    expect_byte_malformed(&m, p + 17, 2, "REPORT peer_app_healthy 2");
+    expect_byte_malformed(&m, p + 18, 4, "REPORT peer_port 4");
 
     /* SET_ROLE: epoch(8) mode */
     sample_msg(WIRE_SET_ROLE, &m);
@@ -616,7 +717,8 @@ START_TEST(enum_out_of_range_malformed)
     /* STATUS_REPLY with short strings so the offsets are easy:
      * role, pair "p", primary "", epoch(8), phase, link, reason "",
      * node_count, then one node: name "a", connected, mode, app_healthy,
-     * port_desired, port_actual, epoch(8), last_heard(4). */
+     * port_desired, port_actual, epoch(8), last_heard(4), peer_link,
+     * last_change "". */
     memset(&m, 0, sizeof m);
     m.type = WIRE_STATUS_REPLY;
     m.u.status.role = MODEL_ROLE_COORDINATOR;
@@ -625,7 +727,9 @@ START_TEST(enum_out_of_range_malformed)
     strcpy(m.u.status.nodes[0].name, "a");
     uint8_t buf[WIRE_MAX_FRAME];
     size_t len = encode_ok(&m, buf, sizeof buf);
-    ck_assert_uint_eq(len, p + 35);
+    /* 35 before issue 3; the node status gained peer_link (1 byte) and
+     * last_change (an empty string, 1 byte). */
+    ck_assert_uint_eq(len, p + 37);
     expect_decode(buf, len, WIRE_OK, "the unpatched status reply");
     expect_byte_malformed(&m, p + 0, 0, "STATUS_REPLY role 0");
     expect_byte_malformed(&m, p + 0, 3, "STATUS_REPLY role 3");
@@ -636,6 +740,8 @@ START_TEST(enum_out_of_range_malformed)
     expect_byte_malformed(&m, p + 20, 2, "node app_healthy 2");
     expect_byte_malformed(&m, p + 21, 4, "node port_desired 4");
     expect_byte_malformed(&m, p + 22, 4, "node port_actual 4");
+    expect_byte_malformed(&m, p + 35, 2, "node peer_link 2");
+    expect_byte_malformed(&m, p + 35, 0xFF, "node peer_link 255");
 }
 END_TEST
 
@@ -852,6 +958,280 @@ START_TEST(random_garbage)
 }
 END_TEST
 
+/* ---- issue 3 fields: peer views, silences, last changes ------------------------- */
+
+START_TEST(report_peer_fields_round_trip)
+{
+    struct wire_msg in, out;
+    uint8_t buf[WIRE_MAX_FRAME];
+    /* "No peer link" and every other extreme. */
+    static const uint32_t silences[] = {0, 1, 2500, WIRE_SILENT_NEVER - 1, WIRE_SILENT_NEVER};
+    for (size_t i = 0; i < sizeof silences / sizeof silences[0]; i++) {
+        sample_msg(WIRE_REPORT, &in);
+        in.u.report.peer_silent_ms = silences[i];
+        in.u.report.peer_epoch = i == 0 ? 0 : UINT64_MAX;
+        in.u.report.peer_mode = (uint8_t)(i & 1);
+        in.u.report.peer_app_healthy = (uint8_t)((i >> 1) & 1);
+        in.u.report.peer_port = (uint8_t)(i % 4);
+        if (i == 2)
+            in.u.report.reason[0] = '\0';
+        size_t len = encode_ok(&in, buf, sizeof buf);
+        ck_assert_int_eq(decode_exact(buf, len, &out, NULL), WIRE_OK);
+        assert_msg_equal(&in, &out);
+    }
+    /* The longest reason fits and is kept whole. */
+    sample_msg(WIRE_REPORT, &in);
+    ck_assert_uint_eq(strlen(in.u.report.reason), WIRE_REASON_MAX);
+    size_t len = encode_ok(&in, buf, sizeof buf);
+    ck_assert_int_eq(decode_exact(buf, len, &out, NULL), WIRE_OK);
+    ck_assert_uint_eq(strlen(out.u.report.reason), WIRE_REASON_MAX);
+}
+END_TEST
+
+START_TEST(report_reason_too_long)
+{
+    struct wire_msg m;
+    uint8_t buf[WIRE_MAX_FRAME];
+    size_t len = 0;
+    /* The encoder cannot send a reason with no terminator in its field. */
+    sample_msg(WIRE_REPORT, &m);
+    memset(m.u.report.reason, 'x', sizeof m.u.report.reason);
+    ck_assert_int_eq(wire_encode(&m, buf, sizeof buf, &len), WIRE_MALFORMED);
+
+    /* A 96-byte reason on the wire does not fit the 95-character field. */
+    sample_msg(WIRE_REPORT, &m);
+    len = encode_ok(&m, buf, sizeof buf);
+    const size_t at = WIRE_HEADER_SIZE + 27; /* the reason's length byte */
+    ck_assert_uint_eq(buf[at], WIRE_REASON_MAX);
+    uint8_t big[WIRE_MAX_FRAME];
+    memcpy(big, buf, len);
+    big[at] = WIRE_REASON_MAX + 1;
+    big[len] = 'y';
+    set_plen(big, frame_plen(big) + 1);
+    expect_decode(big, len + 1, WIRE_MALFORMED, "REPORT reason of 96 bytes");
+    /* Exactly 95 is fine; a reason running past the payload is not. */
+    expect_decode(buf, len, WIRE_OK, "REPORT reason of 95 bytes");
+    buf[at] = WIRE_REASON_MAX - 1;
+    expect_decode(buf, len, WIRE_MALFORMED, "REPORT reason shorter than sent");
+}
+END_TEST
+
+START_TEST(heartbeat_silent_round_trip)
+{
+    static const uint32_t silences[] = {0, 500, 0x7FFFFFFFu, WIRE_SILENT_NEVER};
+    for (size_t i = 0; i < sizeof silences / sizeof silences[0]; i++) {
+        struct wire_msg in, out;
+        uint8_t buf[WIRE_MAX_FRAME];
+        memset(&in, 0, sizeof in);
+        in.type = WIRE_HEARTBEAT;
+        in.u.heartbeat.epoch = 77;
+        in.u.heartbeat.silent_ms = silences[i];
+        size_t len = encode_ok(&in, buf, sizeof buf);
+        ck_assert_uint_eq(len, WIRE_HEADER_SIZE + 12);
+        ck_assert_int_eq(decode_exact(buf, len, &out, NULL), WIRE_OK);
+        assert_msg_equal(&in, &out);
+    }
+    /* The old 8-byte heartbeat (epoch only) is malformed now. */
+    uint8_t old[WIRE_HEADER_SIZE + 8];
+    static const uint8_t epoch_only[8] = {0, 0, 0, 0, 0, 0, 0, 77};
+    size_t len = raw_frame(old, WIRE_HEARTBEAT, sizeof epoch_only, epoch_only, sizeof epoch_only);
+    expect_decode(old, len, WIRE_MALFORMED, "HEARTBEAT without silent_ms");
+}
+END_TEST
+
+START_TEST(node_status_new_fields)
+{
+    struct wire_msg in, out;
+    uint8_t buf[WIRE_MAX_FRAME];
+    /* Every node's last_change at its longest, peer_link both ways. */
+    sample_msg(WIRE_STATUS_REPLY, &in);
+    for (unsigned i = 0; i < WIRE_MAX_NODES; i++)
+        ck_assert_uint_eq(strlen(in.u.status.nodes[i].last_change), WIRE_REASON_MAX);
+    size_t len = encode_ok(&in, buf, sizeof buf);
+    ck_assert_int_eq(decode_exact(buf, len, &out, NULL), WIRE_OK);
+    assert_msg_equal(&in, &out);
+    ck_assert_uint_eq(out.u.status.nodes[0].peer_link, 0);
+    ck_assert_uint_eq(out.u.status.nodes[4].peer_link, 1);
+
+    /* last_change longer than its field: refused both ways. */
+    memset(&in, 0, sizeof in);
+    in.type = WIRE_STATUS_REPLY;
+    in.u.status.role = MODEL_ROLE_AGENT;
+    in.u.status.node_count = 1;
+    memset(in.u.status.nodes[0].last_change, 'z', sizeof in.u.status.nodes[0].last_change);
+    size_t dummy = 0;
+    ck_assert_int_eq(wire_encode(&in, buf, sizeof buf, &dummy), WIRE_MALFORMED);
+    in.u.status.nodes[0].last_change[WIRE_REASON_MAX] = '\0';
+    len = encode_ok(&in, buf, sizeof buf);
+    /* The last_change length byte sits WIRE_REASON_MAX + 1 from the end. */
+    size_t at = len - WIRE_REASON_MAX - 1;
+    ck_assert_uint_eq(buf[at], WIRE_REASON_MAX);
+    uint8_t big[WIRE_MAX_FRAME];
+    memcpy(big, buf, len);
+    big[at] = WIRE_REASON_MAX + 1;
+    big[len] = 'z';
+    set_plen(big, frame_plen(big) + 1);
+    expect_decode(big, len + 1, WIRE_MALFORMED, "node last_change of 96 bytes");
+}
+END_TEST
+
+/* ---- history ----------------------------------------------------------------------- */
+
+START_TEST(history_reply_at_limits)
+{
+    /* Sixteen entries, every text at its longest: one frame. */
+    struct wire_msg in, out;
+    uint8_t buf[WIRE_MAX_FRAME];
+    sample_msg(WIRE_HISTORY_REPLY, &in);
+    ck_assert_uint_eq(in.u.history.count, WIRE_HISTORY_MAX);
+    ck_assert_uint_eq(WIRE_HISTORY_MAX, MODEL_HISTORY_MAX);
+    ck_assert_uint_eq(WIRE_HISTORY_TEXT, MODEL_HISTORY_TEXT - 1); /* a model entry fits */
+    for (unsigned i = 0; i < WIRE_HISTORY_MAX; i++)
+        ck_assert_uint_eq(strlen(in.u.history.entries[i].text), WIRE_HISTORY_TEXT);
+    size_t len = encode_ok(&in, buf, sizeof buf);
+    ck_assert_uint_eq(len, WIRE_HEADER_SIZE + 1 + WIRE_HISTORY_MAX * (8 + 1 + WIRE_HISTORY_TEXT));
+    size_t used = 0;
+    ck_assert_int_eq(decode_exact(buf, len, &out, &used), WIRE_OK);
+    ck_assert_uint_eq(used, len);
+    assert_msg_equal(&in, &out);
+    ck_assert_uint_eq(out.u.history.entries[15].age_ms, 0x0A0B0C0D0E0F1011ull * 16);
+
+    /* None at all. */
+    memset(&in, 0, sizeof in);
+    in.type = WIRE_HISTORY_REPLY;
+    len = encode_ok(&in, buf, sizeof buf);
+    ck_assert_uint_eq(len, WIRE_HEADER_SIZE + 1);
+    ck_assert_int_eq(decode_exact(buf, len, &out, NULL), WIRE_OK);
+    ck_assert_uint_eq(out.u.history.count, 0);
+
+    /* The request has no payload; any payload is malformed. */
+    memset(&in, 0, sizeof in);
+    in.type = WIRE_HISTORY_REQ;
+    len = encode_ok(&in, buf, sizeof buf);
+    ck_assert_uint_eq(len, WIRE_HEADER_SIZE);
+    ck_assert_int_eq(decode_exact(buf, len, &out, NULL), WIRE_OK);
+    ck_assert_uint_eq(out.type, WIRE_HISTORY_REQ);
+    static const uint8_t one[1] = {0};
+    len = raw_frame(buf, WIRE_HISTORY_REQ, 1, one, 1);
+    expect_decode(buf, len, WIRE_MALFORMED, "HISTORY_REQ with a payload");
+}
+END_TEST
+
+START_TEST(history_count_malformed)
+{
+    struct wire_msg m;
+    uint8_t buf[WIRE_MAX_FRAME + 256];
+    sample_msg(WIRE_HISTORY_REPLY, &m);
+    size_t len = encode_ok(&m, buf, WIRE_MAX_FRAME);
+    const size_t at = WIRE_HEADER_SIZE; /* the count */
+    const size_t entry = 8 + 1 + WIRE_HISTORY_TEXT;
+    ck_assert_uint_eq(buf[at], WIRE_HISTORY_MAX);
+
+    buf[at] = WIRE_HISTORY_MAX + 1;
+    expect_decode(buf, len, WIRE_MALFORMED, "count 17, 16 entries present");
+    /* Even with a seventeenth entry really there. */
+    memcpy(buf + len, buf + len - entry, entry);
+    set_plen(buf, frame_plen(buf) + (uint32_t)entry);
+    expect_decode(buf, len + entry, WIRE_MALFORMED, "count 17, 17 entries present");
+    buf[at] = 0xFF;
+    expect_decode(buf, len + entry, WIRE_MALFORMED, "count 255");
+    set_plen(buf, frame_plen(buf) - (uint32_t)entry);
+
+    /* Fewer declared than sent: trailing bytes; more: the payload ends. */
+    buf[at] = WIRE_HISTORY_MAX - 1;
+    expect_decode(buf, len, WIRE_MALFORMED, "count 15, 16 entries present");
+    buf[at] = 0;
+    expect_decode(buf, len, WIRE_MALFORMED, "count 0, 16 entries present");
+    buf[at] = WIRE_HISTORY_MAX;
+    set_plen(buf, frame_plen(buf) - (uint32_t)entry);
+    expect_decode(buf, len - entry, WIRE_MALFORMED, "count 16, 15 entries present");
+    set_plen(buf, frame_plen(buf) + (uint32_t)entry);
+    expect_decode(buf, len, WIRE_OK, "restored");
+
+    /* The encoder refuses a count it could not send. */
+    size_t out_len = 0;
+    uint8_t enc[WIRE_MAX_FRAME + 64];
+    m.u.history.count = WIRE_HISTORY_MAX + 1;
+    ck_assert_int_eq(wire_encode(&m, enc, sizeof enc, &out_len), WIRE_MALFORMED);
+    m.u.history.count = 255;
+    ck_assert_int_eq(wire_encode(&m, enc, sizeof enc, &out_len), WIRE_MALFORMED);
+}
+END_TEST
+
+START_TEST(history_text_too_long)
+{
+    uint8_t buf[WIRE_MAX_FRAME];
+    /* count 1, age 0, a 112-byte text: one more than the field holds. */
+    uint8_t payload[1 + 8 + 1 + WIRE_HISTORY_TEXT + 1];
+    memset(payload, 0, sizeof payload);
+    payload[0] = 1;
+    payload[9] = WIRE_HISTORY_TEXT + 1;
+    memset(payload + 10, 't', WIRE_HISTORY_TEXT + 1);
+    size_t len = raw_frame(buf, WIRE_HISTORY_REPLY, sizeof payload, payload, sizeof payload);
+    expect_decode(buf, len, WIRE_MALFORMED, "history text of 112 bytes");
+    /* Exactly 111 is fine. */
+    payload[9] = WIRE_HISTORY_TEXT;
+    len = raw_frame(buf, WIRE_HISTORY_REPLY, sizeof payload - 1, payload, sizeof payload - 1);
+    expect_decode(buf, len, WIRE_OK, "history text of 111 bytes");
+    /* An embedded NUL is refused here as in every string. */
+    buf[WIRE_HEADER_SIZE + 10 + 5] = 0;
+    expect_decode(buf, len, WIRE_MALFORMED, "history text with a NUL");
+
+    /* The encoder cannot send a text with no terminator in its field. */
+    struct wire_msg m;
+    sample_msg(WIRE_HISTORY_REPLY, &m);
+    memset(m.u.history.entries[3].text, 'q', sizeof m.u.history.entries[3].text);
+    size_t out_len = 0;
+    ck_assert_int_eq(wire_encode(&m, buf, sizeof buf, &out_len), WIRE_MALFORMED);
+}
+END_TEST
+
+START_TEST(history_fill_from_model)
+{
+    /* wire_history_fill: a machine's history as nlbctl receives it,
+     * newest first, each entry's age as of now. */
+    struct model_history h;
+    struct wire_history_reply r;
+    memset(&h, 0, sizeof h);
+    wire_history_fill(&r, &h, 5000);
+    ck_assert_uint_eq(r.count, 0);
+
+    char text[MODEL_HISTORY_TEXT + 50];
+    for (unsigned i = 0; i < 20; i++) {
+        memset(text, (char)('a' + i), sizeof text - 1);
+        text[sizeof text - 1] = '\0';
+        text[i] = '\0'; /* entry i has i characters */
+        if (i == 19)
+            text[i] = 'z'; /* the newest is longer than any field */
+        model_history_add(&h, 1000 + 100 * i, text);
+    }
+    wire_history_fill(&r, &h, 5000);
+    ck_assert_uint_eq(r.count, WIRE_HISTORY_MAX);
+    /* Newest: cut to the model's field, which fits the wire's whole. */
+    ck_assert_uint_eq(strlen(r.entries[0].text), WIRE_HISTORY_TEXT);
+    ck_assert_str_eq(r.entries[0].text, model_history_get(&h, 0, NULL));
+    ck_assert_uint_eq(r.entries[0].age_ms, 5000 - (1000 + 100 * 19));
+    for (unsigned k = 1; k < WIRE_HISTORY_MAX; k++) {
+        unsigned i = 19 - k;
+        ck_assert_uint_eq(strlen(r.entries[k].text), i);
+        ck_assert_uint_eq(r.entries[k].age_ms, 5000 - (1000 + 100 * i));
+    }
+    /* An entry stamped after `now` (a clock read early) is 0 ms old. */
+    wire_history_fill(&r, &h, 1000);
+    ck_assert_uint_eq(r.entries[0].age_ms, 0);
+
+    /* It encodes, at the limit, and reads back the same. */
+    struct wire_msg in, out;
+    memset(&in, 0, sizeof in);
+    in.type = WIRE_HISTORY_REPLY;
+    wire_history_fill(&in.u.history, &h, 5000);
+    uint8_t buf[WIRE_MAX_FRAME];
+    size_t len = encode_ok(&in, buf, sizeof buf);
+    ck_assert_int_eq(decode_exact(buf, len, &out, NULL), WIRE_OK);
+    assert_msg_equal(&in, &out);
+}
+END_TEST
+
 /* ---- names --------------------------------------------------------------------- */
 
 START_TEST(error_texts)
@@ -892,6 +1272,8 @@ START_TEST(type_names)
         {WIRE_SWITCHOVER_REQ, "SWITCHOVER_REQ"},
         {WIRE_STATUS_REPLY, "STATUS_REPLY"},
         {WIRE_RESULT, "RESULT"},
+        {WIRE_HISTORY_REQ, "HISTORY_REQ"},
+        {WIRE_HISTORY_REPLY, "HISTORY_REPLY"},
     };
     const size_t n = sizeof names / sizeof names[0];
     ck_assert_uint_eq(n, N_TYPES);
@@ -950,6 +1332,20 @@ Suite *make_suite(void)
 
     tc = tcase_create("garbage");
     tcase_add_test(tc, random_garbage);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("peer_fields");
+    tcase_add_test(tc, report_peer_fields_round_trip);
+    tcase_add_test(tc, report_reason_too_long);
+    tcase_add_test(tc, heartbeat_silent_round_trip);
+    tcase_add_test(tc, node_status_new_fields);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("history");
+    tcase_add_test(tc, history_reply_at_limits);
+    tcase_add_test(tc, history_count_malformed);
+    tcase_add_test(tc, history_text_too_long);
+    tcase_add_test(tc, history_fill_from_model);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("names");
