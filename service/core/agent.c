@@ -49,7 +49,9 @@ static void fill_report(const struct agent *a, uint64_t now, struct wire_msg *m)
     r->mode = a->mode;
     r->app_healthy = a->app_healthy;
     r->port_desired = a->port_desired;
-    r->port_actual = a->port_actual;
+    /* While a command runs, the last read-back may already be wrong: say
+     * unknown, so nobody takes it for a confirmation. */
+    r->port_actual = a->pending == AGENT_NLB_SETTING ? MODEL_PORT_UNKNOWN : a->port_actual;
     r->peer_silent_ms = agent_peer_silent_ms(a, now);
     if (a->peer_heard) {
         r->peer_mode = a->peer.mode;
@@ -193,8 +195,6 @@ static void on_set_role(struct agent *a, const struct wire_msg *m, uint64_t now,
         send_report(a, now, out);
         return;
     }
-    if (now > a->last_contact_at)
-        a->last_contact_at = now; /* it answers what we reported */
     if (r->epoch > a->epoch) {
         /* Persist before acting: after a crash we must never accept an
          * epoch older than one we already obeyed. */

@@ -184,13 +184,20 @@ static void begin_transfer(struct coordinator *c, int from, int to, uint32_t lim
     }
 }
 
-/* How long since x's peer last heard x, as of now (its report ages too). */
-static uint64_t peer_view_silence(const struct coordinator *c, int x, uint64_t now)
+/* The backup's word on x: its last report said it had not heard x for
+ * peer_silent_ms. Returns 1 and the window [*from, *to] (our clock) in which
+ * that report proves x heard nothing from it, widened nowhere: the report
+ * left the backup at most max_delay_ms before it reached us. */
+static int peer_silence_window(const struct coordinator *c, int x, uint64_t *from, uint64_t *to)
 {
     const struct coordinator_node *b = &c->nodes[1 - x];
-    if (!b->connected || !b->have_report || b->report.peer_silent_ms == WIRE_SILENT_NEVER)
-        return UINT64_MAX;
-    return (uint64_t)b->report.peer_silent_ms + (now - b->last_heard_at);
+    if (!b->connected || !b->have_report)
+        return 0;
+    uint64_t got = b->last_heard_at;
+    uint64_t silent = b->report.peer_silent_ms;
+    *from = got > silent ? got - silent : 0;
+    *to = got > c->set.max_delay_ms ? got - c->set.max_delay_ms : 0;
+    return 1;
 }
 
 int coordinator_not_serving(const struct coordinator *c, int x, uint64_t now)
@@ -200,18 +207,32 @@ int coordinator_not_serving(const struct coordinator *c, int x, uint64_t now)
     if (n->connected)
         return n->have_report && n->report.mode == MODEL_MODE_BACKUP &&
                n->report.port_actual == MODEL_PORT_DISABLED;
-    uint64_t peer_silence = peer_view_silence(c, x, now);
+    uint64_t from = 0, to = 0;
+    int have_peer_view = peer_silence_window(c, x, &from, &to);
+    int no_peer_link = have_peer_view && b->report.peer_silent_ms == WIRE_SILENT_NEVER;
     /* Its peer hears it and says it is backup with its port disabled; that
      * counts only if the peer saw it after any order to be primary could
      * have reached it (a report is a snapshot, and may predate the order). */
-    uint64_t seen_at = now > peer_silence ? now - peer_silence : 0;
-    if (peer_silence < c->set.loss_ms && b->report.peer_mode == MODEL_MODE_BACKUP &&
-        b->report.peer_port == MODEL_PORT_DISABLED &&
-        seen_at > n->primary_order_at + 2ull * c->set.max_delay_ms)
+    /* The backup's sighting is from `from` at the latest, and may be up to
+     * two message delays older (its report of x, then its report to us); an
+     * order reaches x up to one delay after we sent it. */
+    uint64_t last_primary = n->primary_order_at > n->serving_seen_at ? n->primary_order_at
+                                                                       : n->serving_seen_at;
+    if (have_peer_view && !no_peer_link && b->report.peer_silent_ms < c->set.loss_ms &&
+        b->report.peer_mode == MODEL_MODE_BACKUP && b->report.peer_port == MODEL_PORT_DISABLED &&
+        from > last_primary + 3ull * c->set.max_delay_ms)
         return 1;
-    /* Nobody has heard it for loss_ms: had it been primary, it has fenced. */
+    /* Fenced: there was a stretch of loss_ms in which neither we nor its
+     * peer heard it (by the timing rule it disabled its port in there). Our
+     * silence runs from when we last heard it; the peer's, from its report. */
     uint64_t since = n->heard ? n->last_heard_at : c->started_at;
-    return now - since >= c->set.loss_ms && peer_silence >= c->set.loss_ms;
+    if (no_peer_link)
+        return now - since >= c->set.loss_ms;
+    if (!have_peer_view)
+        return 0;
+    uint64_t start = since > from ? since : from;
+    uint64_t end = now < to ? now : to;
+    return end > start && end - start >= c->set.loss_ms;
 }
 
 static void try_elect(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
@@ -315,6 +336,23 @@ static void check_preempt(struct coordinator *c, uint64_t now, struct coordinato
     begin_transfer(c, c->primary, pref, c->set.switchover_timeout_ms, why, now, out);
 }
 
+/* During a transfer, an order lost on a dead connection is sent again
+ * when the node reports an older epoch, and anyone but the new primary who
+ * claims to be primary is told to step down. */
+static void repeat_order(struct coordinator *c, int i, uint64_t now,
+                         struct coordinator_actions *out)
+{
+    const struct coordinator_node *n = &c->nodes[i];
+    if (!n->connected || !n->have_report)
+        return;
+    uint8_t want = i == c->to && c->phase == MODEL_PHASE_PROMOTING ? MODEL_MODE_PRIMARY
+                                                                    : MODEL_MODE_BACKUP;
+    if (want == MODEL_MODE_PRIMARY && !n->report.app_healthy)
+        return; /* it would refuse; the deadline decides */
+    if (n->report.epoch < c->epoch || n->report.mode != want)
+        send_role(c, i, want, now, out);
+}
+
 static void progress(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
 {
     switch (c->phase) {
@@ -358,7 +396,7 @@ static void check_deadline(struct coordinator *c, uint64_t now, struct coordinat
                  c->set.node[c->from], c->set.node[c->to]);
         logf_(out, COORD_LOG_ERROR, "%s", text);
         reply(c, MODEL_ERR_TIMEOUT, text, out);
-        if (c->primary != COORD_NO_NODE) {
+        if (c->primary != COORD_NO_NODE && eligible(&c->nodes[c->primary])) {
             /* A failed switchover leaves the old primary serving: give the
              * role back to it under a fresh epoch (the new node never got it). */
             int back = c->primary;
@@ -367,7 +405,10 @@ static void check_deadline(struct coordinator *c, uint64_t now, struct coordinat
             begin_transfer(c, 1 - back, back, c->set.switchover_timeout_ms,
                            "switchover abandoned", now, out);
         } else {
-            enter(c, MODEL_PHASE_ELECTING, "election abandoned", now, out);
+            /* An election, or a failover away from a node that cannot serve
+             * any more: start over and elect whoever can. */
+            c->primary = COORD_NO_NODE;
+            enter(c, MODEL_PHASE_ELECTING, "transfer abandoned", now, out);
             /* Pause a heartbeat before the next try, even with both nodes
              * present, so a stuck node is not hammered with new epochs. */
             c->elect_at = now + c->set.heartbeat_ms;
@@ -442,6 +483,10 @@ static void on_report(struct coordinator *c, int idx, const struct wire_report *
     struct coordinator_node *n = &c->nodes[idx];
     n->report = *r;
     n->have_report = 1;
+    if (r->mode == MODEL_MODE_PRIMARY || r->port_actual != MODEL_PORT_DISABLED)
+        n->serving_seen_at = now; /* a later sighting of it disabled must beat this */
+    if (idx == c->set.preferred && !r->app_healthy)
+        c->preferred_ready_since = 0; /* a flap between ticks restarts the preempt delay */
     if (r->epoch > c->epoch) {
         /* A node saw a later decision than we remember (we lost our state
          * file, or restarted from a backup): never go back below it. */
@@ -459,9 +504,12 @@ static void on_report(struct coordinator *c, int idx, const struct wire_report *
         snprintf(why, sizeof why, "%s is already serving as primary", c->set.node[idx]);
         enter(c, MODEL_PHASE_STABLE, why, now, out);
     }
+    uint8_t phase = c->phase;
     progress(c, now, out);
     if (c->phase == MODEL_PHASE_STABLE)
         enforce_roles(c, now, out);
+    else if (c->phase == phase && (phase == MODEL_PHASE_DEMOTING || phase == MODEL_PHASE_PROMOTING))
+        repeat_order(c, idx, now, out);
 }
 
 static void on_message(struct coordinator *c, const struct coordinator_event *ev, uint64_t now,

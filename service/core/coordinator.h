@@ -91,6 +91,7 @@ struct coordinator_node {
     uint64_t last_heard_at;
     uint64_t next_heartbeat_at;
     uint64_t primary_order_at; /* when it was last told to be primary */
+    uint64_t serving_seen_at;  /* when it last reported itself primary or not disabled */
 };
 
 struct coordinator {

@@ -224,7 +224,13 @@ static void assert_report_at(const struct agent_actions *out, int i, const struc
     ck_assert_uint_eq(r->mode, a->mode);
     ck_assert_uint_eq(r->app_healthy, a->app_healthy);
     ck_assert_uint_eq(r->port_desired, a->port_desired);
-    ck_assert_uint_eq(r->port_actual, a->port_actual);
+    /* While an NLB command runs the last read-back may be stale: reported
+     * as unknown, so the coordinator never takes it for a confirmation
+     * (a sim-found overlap of up to 683 ms otherwise). */
+    if (a->pending == AGENT_NLB_SETTING)
+        ck_assert_uint_eq(r->port_actual, MODEL_PORT_UNKNOWN);
+    else
+        ck_assert_uint_eq(r->port_actual, a->port_actual);
 }
 
 /* The REPORT to the coordinator in out says what the agent now is. */
@@ -246,10 +252,14 @@ static void ready_backup(struct agent *a, uint64_t persisted_epoch, struct agent
     ck_assert_uint_eq(a->mode, MODEL_MODE_BACKUP);
 }
 
-/* ready_backup, then made primary at `epoch` with the enable confirmed. */
+/* ready_backup, then made primary at `epoch` with the enable confirmed.
+ * Its last contact is T0 + 100: the coordinator's HEARTBEAT then says it has
+ * just heard this agent (silent_ms 0). The SET_ROLE that follows is not
+ * contact (it carries no word of when the coordinator last heard us). */
 static void ready_primary(struct agent *a, uint64_t epoch, struct agent_actions *out)
 {
     ready_backup(a, epoch - 1, out);
+    ev_heartbeat(a, epoch - 1, 0, T0 + 100, out);
     ev_set_role(a, epoch, MODEL_MODE_PRIMARY, T0 + 100, out);
     ev_nlb_done(a, MODEL_PORT_ENABLED, 1, T0 + 110, out);
     ck_assert_uint_eq(a->mode, MODEL_MODE_PRIMARY);
@@ -427,12 +437,13 @@ START_TEST(set_role_primary_newer_epoch)
     ck_assert_int_ge(find_log(&out, AGENT_LOG_INFO, "backup -> primary"), 0);
     ck_assert_ptr_nonnull(strstr(a.last_reason, "backup -> primary"));
     assert_report(&out, &a);
-    /* The report says what is true: primary now, port not yet enabled. */
+    /* The report says what is true: primary now, port being changed (so
+     * unknown until read back). */
     const struct wire_report *r = &out.items[report].msg.u.report;
     ck_assert_uint_eq(r->mode, MODEL_MODE_PRIMARY);
     ck_assert_uint_eq(r->epoch, 6);
     ck_assert_uint_eq(r->port_desired, MODEL_PORT_ENABLED);
-    ck_assert_uint_eq(r->port_actual, MODEL_PORT_DISABLED);
+    ck_assert_uint_eq(r->port_actual, MODEL_PORT_UNKNOWN);
 }
 END_TEST
 
@@ -678,9 +689,9 @@ START_TEST(reconcile_repairs_drift)
     ck_assert_uint_eq(out.items[set].port, MODEL_PORT_DISABLED);
     ck_assert_uint_eq(a.pending, AGENT_NLB_SETTING);
     ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
-    assert_report(&out, &a); /* the coordinator learns what was found */
+    assert_report(&out, &a); /* the repair runs: the port is unknown until read back */
     ck_assert_uint_eq(out.items[find_send(&out, WIRE_REPORT)].msg.u.report.port_actual,
-                      MODEL_PORT_ENABLED);
+                      MODEL_PORT_UNKNOWN);
     ev_nlb_done(&a, MODEL_PORT_DISABLED, 1, T0 + REC + 10, &out);
     ck_assert_uint_eq(nlb_commands(&out), 0);
     ck_assert_uint_eq(a.port_actual, MODEL_PORT_DISABLED);
@@ -903,7 +914,7 @@ START_TEST(app_fail_primary_steps_down)
     ck_assert_uint_eq(r->app_healthy, 0);
     ck_assert_uint_eq(r->mode, MODEL_MODE_BACKUP);
     ck_assert_uint_eq(r->port_desired, MODEL_PORT_DISABLED);
-    ck_assert_uint_eq(r->port_actual, MODEL_PORT_ENABLED); /* not read back yet */
+    ck_assert_uint_eq(r->port_actual, MODEL_PORT_UNKNOWN); /* disable running, not read back */
     ck_assert_ptr_nonnull(strstr(r->reason, "application failed"));
     ck_assert_int_ge(find_log(&out, AGENT_LOG_ERROR, "application"), 0);
     ck_assert_int_ge(find_log(&out, AGENT_LOG_INFO, "primary -> backup"), 0);
@@ -1059,7 +1070,8 @@ END_TEST
 
 START_TEST(fence_exact_boundary)
 {
-    /* ready_primary's SET_ROLE at T0 + 100 is the last contact. */
+    /* ready_primary's HEARTBEAT at T0 + 100 (silent_ms 0) is the last
+     * contact; its SET_ROLE at the same moment is not contact. */
     struct agent a;
     struct agent_actions out;
     ready_primary(&a, 4, &out);
@@ -1090,13 +1102,19 @@ START_TEST(fence_exact_boundary)
     ck_assert_int_eq(find_log(&out, AGENT_LOG_ERROR, "isolated"), -1);
     ck_assert_int_eq(find(&out, AGENT_ACT_NLB_SET, 0), -1);
 
-    /* Told primary again, it serves again: the order is contact. */
+    /* Heard again and told primary again, it serves again. The contact is
+     * the HEARTBEAT's (t - 10), not the order's (t): a SET_ROLE no longer
+     * counts as contact, since it carries no proof of when the coordinator
+     * last heard us (fence_set_role_is_not_contact). */
     uint64_t t = T0 + 100 + ISO + 2 * HB;
+    ev_heartbeat(&a, 4, 0, t - 10, &out);
     ev_set_role(&a, 4, MODEL_MODE_PRIMARY, t, &out);
     ck_assert_uint_eq(a.mode, MODEL_MODE_PRIMARY);
-    ck_assert_uint_eq(a.last_contact_at, t);
-    ev_plain(&a, AGENT_EV_TICK, t + ISO - 1, &out);
+    ck_assert_uint_eq(a.last_contact_at, t - 10);
+    ev_plain(&a, AGENT_EV_TICK, t - 10 + ISO - 1, &out);
     ck_assert_uint_eq(a.mode, MODEL_MODE_PRIMARY);
+    ev_plain(&a, AGENT_EV_TICK, t - 10 + ISO, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
 }
 END_TEST
 
@@ -1166,8 +1184,77 @@ START_TEST(fence_heartbeat_silent_is_not_fresh)
 }
 END_TEST
 
+START_TEST(fence_set_role_is_not_contact)
+{
+    /* A SET_ROLE answers a REPORT of ours, but says nothing of when the
+     * coordinator last heard us (it may be a stale order, or our reports
+     * may be lost on the way): only a HEARTBEAT's silent_ms and a peer
+     * REPORT's peer_silent_ms are contact. A primary that gets nothing but
+     * SET_ROLEs fences isolation_ms after its last real contact. Here
+     * that is agent_init at T0: no heartbeat ever arrives. */
+    struct agent a;
+    struct agent_actions out;
+    ready_backup(&a, 3, &out);
+    ck_assert_uint_eq(a.last_contact_at, T0);
+    ev_set_role(&a, 4, MODEL_MODE_PRIMARY, T0 + 100, &out);
+    ck_assert_uint_eq(a.last_contact_at, T0);
+    ev_nlb_done(&a, MODEL_PORT_ENABLED, 1, T0 + 110, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_PRIMARY);
+    /* Orders keep coming: the same one, a newer epoch, a refused older one. */
+    ev_set_role(&a, 4, MODEL_MODE_PRIMARY, T0 + 600, &out);
+    ev_set_role(&a, 5, MODEL_MODE_PRIMARY, T0 + 1100, &out);
+    ck_assert_uint_eq(a.epoch, 5);
+    ev_set_role(&a, 3, MODEL_MODE_PRIMARY, T0 + 1200, &out);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_WARNING, "refused"), 0);
+    ck_assert_uint_eq(a.last_contact_at, T0);
+    ev_plain(&a, AGENT_EV_TICK, T0 + ISO - 1, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_PRIMARY);
+    ck_assert_int_eq(find(&out, AGENT_ACT_NLB_SET, 0), -1);
+    ev_set_role(&a, 5, MODEL_MODE_PRIMARY, T0 + ISO - 1, &out); /* right at the edge */
+    ck_assert_uint_eq(a.last_contact_at, T0);
+    ev_plain(&a, AGENT_EV_TICK, T0 + ISO, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+    int set = find(&out, AGENT_ACT_NLB_SET, 0);
+    ck_assert_int_ge(set, 0);
+    ck_assert_uint_eq(out.items[set].port, MODEL_PORT_DISABLED);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_ERROR, "isolated"), 0);
+    ck_assert_uint_eq(a.epoch, 5);
+
+    /* Ordered primary again, still with no heartbeat: it obeys (the order
+     * is valid), but it is still out of contact and fences on the next
+     * tick. */
+    ev_nlb_done(&a, MODEL_PORT_DISABLED, 1, T0 + ISO + 10, &out);
+    ev_set_role(&a, 5, MODEL_MODE_PRIMARY, T0 + ISO + 100, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_PRIMARY);
+    ck_assert_uint_eq(a.last_contact_at, T0);
+    ev_nlb_done(&a, MODEL_PORT_ENABLED, 1, T0 + ISO + 110, &out);
+    ev_plain(&a, AGENT_EV_TICK, T0 + ISO + 120, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_ERROR, "isolated"), 0);
+
+    /* The same from a peer-only primary: orders from the coordinator do
+     * not keep it serving, the peer's word does. */
+    init_agent_peer(&a, 3);
+    ev_plain(&a, AGENT_EV_START, T0, &out);
+    ev_nlb_done(&a, MODEL_PORT_DISABLED, 1, T0 + 10, &out);
+    ev_plain(&a, AGENT_EV_COORD_UP, T0 + 20, &out);
+    ev_plain(&a, AGENT_EV_PEER_UP, T0 + 30, &out);
+    ev_set_role(&a, 4, MODEL_MODE_PRIMARY, T0 + 100, &out);
+    ev_nlb_done(&a, MODEL_PORT_ENABLED, 1, T0 + 110, &out);
+    ev_peer_report(&a, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 4, 200, T0 + 1000, &out);
+    ck_assert_uint_eq(a.last_contact_at, T0 + 800);
+    ev_set_role(&a, 4, MODEL_MODE_PRIMARY, T0 + 1500, &out);
+    ck_assert_uint_eq(a.last_contact_at, T0 + 800);
+    ev_plain(&a, AGENT_EV_TICK, T0 + 800 + ISO - 1, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_PRIMARY);
+    ev_plain(&a, AGENT_EV_TICK, T0 + 800 + ISO, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+}
+END_TEST
+
 /* A primary with a peer link and no coordinator link: made primary at
- * T0 + 100 (its last contact), the coordinator lost at T0 + 200. */
+ * T0 + 100, the coordinator lost at T0 + 200. Its last contact is the
+ * coordinator's HEARTBEAT at T0 + 100 (silent_ms 0), not the SET_ROLE. */
 static void primary_peer_only(struct agent *a, struct agent_actions *out)
 {
     init_agent_peer(a, 3);
@@ -1175,6 +1262,7 @@ static void primary_peer_only(struct agent *a, struct agent_actions *out)
     ev_nlb_done(a, MODEL_PORT_DISABLED, 1, T0 + 10, out);
     ev_plain(a, AGENT_EV_COORD_UP, T0 + 20, out);
     ev_plain(a, AGENT_EV_PEER_UP, T0 + 30, out);
+    ev_heartbeat(a, 3, 0, T0 + 100, out);
     ev_set_role(a, 4, MODEL_MODE_PRIMARY, T0 + 100, out);
     ev_nlb_done(a, MODEL_PORT_ENABLED, 1, T0 + 110, out);
     ev_plain(a, AGENT_EV_COORD_DOWN, T0 + 200, out);
@@ -1824,6 +1912,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, fence_exact_boundary);
     tcase_add_test(tc, fence_heartbeat_is_contact);
     tcase_add_test(tc, fence_heartbeat_silent_is_not_fresh);
+    tcase_add_test(tc, fence_set_role_is_not_contact);
     tcase_add_test(tc, fence_peer_report_is_contact);
     tcase_add_test(tc, fence_never_backup);
     suite_add_tcase(s, tc);

@@ -1602,6 +1602,28 @@ START_TEST(w3_primary_lost_fails_over)
     ck_assert_uint_eq(out.items[close].conn, C1);
     ck_assert_int_ge(find_log(&out, COORD_LOG_WARNING, "(primary)"), 0);
     ck_assert_uint_eq(c.nodes[0].connected, 0);
+    /* Lost, but not yet known fenced (this used to promote here): web2's
+     * latest report, received at lost - 10, proves web1 heard nothing from
+     * web2 only up to lost - 10 - max_delay_ms (the report may have been on
+     * the way that long), so the stretch in which nobody heard web1 is
+     * loss_ms - 10 - max_delay_ms long. It takes a fresh report. */
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_uint_eq(count_roles(&out), 0);
+    ck_assert_int_eq(find(&out, COORD_ACT_PERSIST_EPOCH, 0), -1);
+    /* Nor does time alone: that report does not age into a longer one. */
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, lost - 10 + LOSS - 1), 0);
+
+    /* web2's next reports: one ms short of a loss_ms stretch, then exactly
+     * loss_ms (min(now, r - max_delay) - max(T0 + 30, r - s) = loss_ms). */
+    uint64_t r = T0 + 30 + LOSS + MAXD;
+    ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED,
+                   (uint32_t)(r - 1 - (T0 + 30)), MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, r - 1,
+                   &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_uint_eq(count_roles(&out), 0);
+    ck_assert_uint_eq(c.epoch, 6);
+    ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED,
+                   (uint32_t)(r - (T0 + 30)), MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, r, &out);
     /* Straight to promoting: nobody can confirm web1's disable, and by
      * the timing rule it has fenced itself. */
     ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
@@ -1609,7 +1631,6 @@ START_TEST(w3_primary_lost_fails_over)
     int persist = find(&out, COORD_ACT_PERSIST_EPOCH, 0);
     int role = find_role(&out, C2, MODEL_MODE_PRIMARY);
     ck_assert_int_ge(persist, 0);
-    ck_assert_int_gt(role, close);
     ck_assert_int_gt(role, persist);
     expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
     ck_assert_uint_eq(count_roles(&out), 1); /* nothing to the lost node */
@@ -1618,7 +1639,7 @@ START_TEST(w3_primary_lost_fails_over)
     ck_assert_int_eq(find_log(&out, COORD_LOG_ERROR, "internal"), -1);
     ck_assert_uint_eq(count_of(&out, COORD_ACT_REPLY), 0);
 
-    ev_primary_enabled(&c, C2, 7, lost + 100, &out);
+    ev_primary_enabled(&c, C2, 7, r + 100, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
     ck_assert_int_eq(c.primary, 1);
     ck_assert_uint_eq(count_of(&out, COORD_ACT_REPLY), 0);
@@ -1681,8 +1702,8 @@ START_TEST(w3_failover_peer_says_backup_disabled)
      * application failed and the peer relays it): web1 serves nothing, so
      * web2 takes over at once, well before loss_ms. */
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 700, &out);
-    ck_assert_uint_lt(T0 + 700 - (T0 + 30), LOSS);
+                   MODEL_PORT_DISABLED, T0 + 800, &out);
+    ck_assert_uint_lt(T0 + 800 - (T0 + 30), LOSS);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
     ck_assert_uint_eq(c.epoch, 7);
     expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
@@ -1690,10 +1711,14 @@ START_TEST(w3_failover_peer_says_backup_disabled)
 }
 END_TEST
 
-START_TEST(w3_peer_view_ages)
+START_TEST(w3_peer_view_does_not_age)
 {
-    /* web2's last report says it heard web1 (primary) 1000 ms before; with
-     * no newer report that view ages: 1000 ms plus the report's own age. */
+    /* web2's last report says it heard web1 (primary) 1000 ms before. That
+     * view used to age (1000 ms plus the report's own age) until it
+     * counted as loss_ms of silence; it no longer does: the report proves
+     * web1 heard nothing from web2 only during [r - 1000, r - max_delay],
+     * and web2 may have heard web1 every moment since. It takes a newer
+     * report whose own peer_silent_ms covers loss_ms. */
     struct coordinator c;
     struct coordinator_actions out;
     stable_web1(&c, &out); /* web1 last heard at T0 + 30 */
@@ -1709,9 +1734,94 @@ START_TEST(w3_peer_view_ages)
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
     ck_assert_uint_eq(count_roles(&out), 0);
     ck_assert_uint_eq(c.nodes[1].connected, 1);
+    /* Where the aged view reached loss_ms, and up to web2's own loss. */
     ev_tick(&c, r + LOSS - 1000, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_uint_eq(count_roles(&out), 0);
+    ev_tick(&c, r + LOSS - 1, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_uint_eq(c.nodes[1].connected, 1);
+    ck_assert_uint_eq(c.epoch, 6);
+
+    /* A fresh report, the same view (last heard web1 at T0 + 1000):
+     * [T0 + 1000, r2 - max_delay] must be loss_ms long. */
+    uint64_t r2 = T0 + 1000 + LOSS + MAXD;
+    ck_assert_uint_lt(r2, r + LOSS); /* web2 is not lost in between */
+    ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED,
+                   (uint32_t)(r2 - 1 - (T0 + 1000)), MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED,
+                   r2 - 1, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_uint_eq(count_roles(&out), 0);
+    ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED,
+                   (uint32_t)(r2 - (T0 + 1000)), MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, r2, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
     expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
+}
+END_TEST
+
+START_TEST(w3_stale_backup_report_seed73)
+{
+    /* REGRESSION (sim seed 73): the coordinator promoted node2 while node1
+     * still served. node1's link to the coordinator was gone; node2's last
+     * report to the coordinator said it had heard node1 100 ms before, and
+     * then node2's reports stopped arriving for 2.4 s while node2 went on
+     * hearing node1 all along. The old rule aged that report (100 ms plus
+     * its 2400 ms age = loss_ms) and, with the coordinator's own silence
+     * past loss_ms too, took node1 for fenced. A report proves nothing
+     * after it was sent: no promotion until a fresh report says so. */
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out); /* web1 last heard at T0 + 30 */
+    ev_disconnect(&c, C1, T0 + 100, &out);
+    uint64_t r = T0 + 500;
+    ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_PRIMARY,
+                   MODEL_PORT_ENABLED, r, &out);
+    uint64_t now = r + LOSS - 100; /* the report is 2.4 s old, still connected */
+    ck_assert_uint_ge(now - (T0 + 30), LOSS);  /* our silence "aged" past loss_ms */
+    ck_assert_uint_ge(100 + (now - r), LOSS);  /* so did the aged peer view */
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, now), 0);
+    ev_tick(&c, now, &out);
+    ck_assert_uint_eq(c.nodes[1].connected, 1);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_int_eq(c.primary, 0);
+    ck_assert_uint_eq(c.epoch, 6);
+    ck_assert_uint_eq(count_roles(&out), 0);
+    ck_assert_int_eq(find(&out, COORD_ACT_PERSIST_EPOCH, 0), -1);
+    ev_tick(&c, r + LOSS - 1, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_uint_eq(count_roles(&out), 0);
+
+    /* node2 was in fact hearing node1 all along: its next report, at
+     * T0 + 3000, says it heard node1 50 ms before. Still serving. */
+    const uint64_t peer_heard = T0 + 2950;
+    ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 50, MODEL_MODE_PRIMARY,
+                   MODEL_PORT_ENABLED, peer_heard + 50, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_uint_eq(count_roles(&out), 0);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, peer_heard + 50), 0);
+
+    /* Then node2 loses node1 as well (last heard at peer_heard). Its fresh
+     * reports carry a large peer_silent_ms; the one that covers loss_ms
+     * after max_delay_ms allows the promotion, not a moment before. */
+    uint64_t t;
+    for (t = peer_heard + HB; t < peer_heard + LOSS + MAXD; t += HB) {
+        ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED,
+                       (uint32_t)(t - peer_heard), MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, t,
+                       &out);
+        ev_tick(&c, t, &out);
+        ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+        ck_assert_uint_eq(count_roles(&out), 0);
+    }
+    t = peer_heard + LOSS + MAXD;
+    ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, LOSS + MAXD - 1,
+                   MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, t - 1, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, LOSS + MAXD,
+                   MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, t, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    ck_assert_uint_eq(c.epoch, 7);
+    expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
+    ck_assert_uint_eq(count_roles(&out), 1);
 }
 END_TEST
 
@@ -1719,8 +1829,9 @@ START_TEST(w3_peer_view_predates_primary_order)
 {
     /* A peer's "backup, port disabled" is a snapshot: it counts only if
      * taken after the last SET_ROLE primary to that node could have
-     * reached it (sent + 2 x max_delay_ms), else the node may have become
-     * primary since. */
+     * reached it and after its last report of itself serving (T0 + 30),
+     * by more than 3 x max_delay_ms, else the node may have become primary
+     * since. */
     struct coordinator c;
     struct coordinator_actions out;
     stable_web1(&c, &out); /* web1 told primary at T0 + 10 */
@@ -1730,11 +1841,11 @@ START_TEST(w3_peer_view_predates_primary_order)
                    MODEL_PORT_DISABLED, T0 + 300, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 10 + 2 * MAXD + 100, &out); /* seen at the limit */
+                   MODEL_PORT_DISABLED, T0 + 30 + 3 * MAXD + 100, &out); /* seen at the limit */
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
     ck_assert_uint_eq(count_roles(&out), 0);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 10 + 2 * MAXD + 101, &out); /* just after */
+                   MODEL_PORT_DISABLED, T0 + 30 + 3 * MAXD + 101, &out); /* just after */
     ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
     expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
 
@@ -1747,10 +1858,10 @@ START_TEST(w3_peer_view_predates_primary_order)
     ck_assert_uint_eq(c.nodes[0].primary_order_at, T0 + 1000);
     ev_disconnect(&c, 33, T0 + 1100, &out);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 1000 + 2 * MAXD + 100, &out);
+                   MODEL_PORT_DISABLED, T0 + 1000 + 3 * MAXD + 100, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 1000 + 2 * MAXD + 101, &out);
+                   MODEL_PORT_DISABLED, T0 + 1000 + 3 * MAXD + 101, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
 }
 END_TEST
@@ -1782,13 +1893,13 @@ START_TEST(demoting_lost_primary_not_serving)
     expect_reply(&out, 5, MODEL_OK);
     ck_assert_int_eq(c.primary, 1);
 
-    /* With web2 hearing web1 as backup, port disabled (seen at t + 450,
-     * well after web1 was last told primary at T0 + 10): at once. */
+    /* With web2 hearing web1 as backup, port disabled (seen at t + 650,
+     * more than 3 x max_delay_ms after web1 last reported serving): at once. */
     stable_web1(&c, &out);
     ev_switchover(&c, 6, "web2", 0, t, &out);
     ev_disconnect(&c, C1, t + 10, &out);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 50, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, t + 500, &out);
+                   MODEL_PORT_DISABLED, t + 700, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
     expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
 }
@@ -1814,13 +1925,16 @@ START_TEST(not_serving_table)
     struct coordinator_actions out;
     const uint64_t heard = T0 + 40;
 
-    /* Never heard, nobody's view: from the start, for loss_ms. */
+    /* Never heard, nobody's view: not known, however long. (This used to
+     * count from the start for loss_ms; without a report from the other
+     * node nothing says whether the peer link still hears it, and nobody
+     * could take over anyway.) */
     init_coord(&c, 5, 0);
     ev_start(&c, T0, &out);
     ck_assert_int_eq(coordinator_not_serving(&c, 0, T0), 0);
     ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + LOSS - 1), 0);
-    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + LOSS), 1);
-    ck_assert_int_eq(coordinator_not_serving(&c, 1, T0 + LOSS), 1);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + LOSS), 0);
+    ck_assert_int_eq(coordinator_not_serving(&c, 1, T0 + LOSS), 0);
 
     /* Connected: its own report alone decides, however old. */
     ev_hello(&c, C1, "web1", T0 + 10, &out);
@@ -1840,10 +1954,11 @@ START_TEST(not_serving_table)
     ev_report(&c, C1, 5, MODEL_MODE_PRIMARY, 1, MODEL_PORT_DISABLED, T0 + 25, &out);
     ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 25), 0);
 
-    /* Lost, its peer not reporting: counted from when it was last heard. */
+    /* Lost, its peer connected but not reporting yet: not known (this used
+     * to count from when it was last heard; not_serving_no_report). */
     lost_web1(&c, &out);
     ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS - 1), 0);
-    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS), 1);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS), 0);
 
     /* Its peer has no peer link configured: only our silence counts. */
     lost_web1(&c, &out);
@@ -1851,34 +1966,58 @@ START_TEST(not_serving_table)
     ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS - 1), 0);
     ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS), 1);
 
-    /* Its peer hears it as primary: serving until both have not heard it
-     * for loss_ms; the peer's view ages from its report. */
+    /* Its peer hears it as primary: serving, and the peer's view no longer
+     * ages from its report (it used to count as silent from
+     * T0 + 200 + LOSS - 100 on): the report proves silence only during
+     * [T0 + 100, T0 + 200 - max_delay], which is empty. */
     lost_web1(&c, &out);
     ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_PRIMARY,
                    MODEL_PORT_ENABLED, T0 + 200, &out);
     ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS), 0);
     ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 200 + LOSS - 100 - 1), 0);
-    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 200 + LOSS - 100), 1);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 200 + LOSS - 100), 0);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 200 + 10 * LOSS), 0);
 
-    /* ... the same with its peer's link gone: the view is not used. */
+    /* ... the same with its peer's link gone: the view is not used, and
+     * with no word from the peer at all nothing is known (this used to
+     * fall back on our own silence). */
     ev_disconnect(&c, C2, T0 + 300, &out);
-    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS), 1);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS), 0);
 
-    /* Its peer hears it as backup, port disabled: not serving at once. */
+    /* Its peer hears it as backup, port disabled: not serving at once, if
+     * that sighting is later than its last report of itself serving
+     * (heard) by more than three message delays. web1 was adopted, never
+     * ordered primary, so only that report bounds it. (A sighting at
+     * T0 + 100 used to count: older than what we last heard.) */
     lost_web1(&c, &out);
     ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
                    MODEL_PORT_DISABLED, T0 + 200, &out);
-    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 200), 1);
-    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 200 + LOSS - 100 - 1), 1);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 200), 0);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
+                   MODEL_PORT_DISABLED, heard + 3 * MAXD + 100, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + 3 * MAXD + 100), 0);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
+                   MODEL_PORT_DISABLED, heard + 3 * MAXD + 101, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + 3 * MAXD + 101), 1);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + 3 * MAXD + 101 + LOSS), 1);
 
-    /* ... but that view is old news once it is loss_ms old, while we
-     * heard web1 more recently than that. */
+    /* ... a sighting older than what we last heard from web1 itself (it
+     * reported primary, enabled at T0 + 40; the sighting is from T0 - 300):
+     * old news, never counts, however long we wait. (web1 was adopted,
+     * never told primary by this coordinator: primary_order_at is 0; this
+     * used to count, and could promote web2 while web1 still served.) */
     lost_web1(&c, &out);
+    ck_assert_uint_eq(c.nodes[0].primary_order_at, 0);
     ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, LOSS - 200,
                    MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, T0 + 2000, &out);
-    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 2000 + 199), 1);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 2000 + 199), 0);
     ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 2000 + 200), 0);
     ck_assert_uint_lt(T0 + 2000 + 200 - heard, LOSS);
+    /* A view of loss_ms or more is no sighting: back to the windows. */
+    lost_web1(&c, &out);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, LOSS, MODEL_MODE_BACKUP,
+                   MODEL_PORT_DISABLED, T0 + 2000, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 2000), 0);
 
     /* Backup with its port not (yet) disabled is not enough. */
     lost_web1(&c, &out);
@@ -1887,12 +2026,241 @@ START_TEST(not_serving_table)
     ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 200), 0);
     ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS), 0);
 
-    /* Its peer has not heard it for long either: both silences count. */
+    /* Its peer has not heard it for long either: both silences count, in
+     * the same stretch. A report at T0 + 200 proves the peer's silence only
+     * up to T0 + 200 - max_delay, before we even last heard web1 (this used
+     * to be fenced at heard + LOSS, ageing the report). */
     lost_web1(&c, &out);
     ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, LOSS, MODEL_MODE_PRIMARY,
                    MODEL_PORT_ENABLED, T0 + 200, &out);
     ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS - 1), 0);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS), 0);
+    /* Its later reports, the same view (last heard at T0 + 200 - LOSS):
+     * fenced once one proves silence up to heard + LOSS. */
+    uint64_t r = heard + LOSS + MAXD;
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED,
+                   (uint32_t)(r - 1 - (T0 + 200 - LOSS)), MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED,
+                   r - 1, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, r - 1), 0);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED,
+                   (uint32_t)(r - (T0 + 200 - LOSS)), MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, r,
+                   &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, r), 1);
+}
+END_TEST
+
+START_TEST(not_serving_window_boundaries)
+{
+    /* web1 is known fenced when the stretch in which neither we nor web2
+     * heard it is at least loss_ms: ours runs from when we last heard it
+     * (or our start) to now; web2's, proved by its last report (received
+     * at r, peer_silent_ms s), from r - s to r - max_delay_ms (the report
+     * may have been that long on the way). Exactly loss_ms: fenced; one ms
+     * less: not. A result never changes with time alone. */
+    struct coordinator c;
+    struct coordinator_actions out;
+    const uint64_t heard = T0 + 40;
+    uint64_t r;
+
+    /* web2 heard web1 after we did (at T0 + 300): its view binds. */
+    const uint64_t p = T0 + 300;
+    r = p + LOSS + MAXD;
+    lost_web1(&c, &out);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, (uint32_t)(r - 1 - p),
+                   MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, r - 1, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, r - 1), 0);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, r - 1 + LOSS - 1), 0);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, (uint32_t)(r - p),
+                   MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, r, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, r), 1);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, r + LOSS - 1), 1);
+
+    /* A report's own peer_silent_ms of loss_ms is not enough: it may have
+     * been max_delay_ms on the way. loss_ms + max_delay_ms is. */
+    lost_web1(&c, &out);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, LOSS, MODEL_MODE_PRIMARY,
+                   MODEL_PORT_ENABLED, T0 + 4000, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 4000), 0);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, LOSS + MAXD - 1,
+                   MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, T0 + 4000, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 4000), 0);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, LOSS + MAXD,
+                   MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, T0 + 4000, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 4000), 1);
+
+    /* web2 lost web1 before we did (it last heard it at T0): our silence,
+     * from heard, binds. */
+    r = heard + LOSS + MAXD;
+    lost_web1(&c, &out);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, (uint32_t)(r - 1 - T0),
+                   MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, r - 1, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, r - 1), 0);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, r - 1 + LOSS - 1), 0);
+    /* ... a silence longer than the clock (its window starts at 0) is no
+     * different ... */
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, (uint32_t)(r + 1000),
+                   MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, r - 1, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, r - 1), 0);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, (uint32_t)(r + 1000),
+                   MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, r, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, r), 1);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, (uint32_t)(r - T0),
+                   MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, r, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, r), 1);
+
+    /* web1 never heard by us: our silence runs from our start (T0). */
+    init_coord(&c, 5, 0);
+    ev_start(&c, T0, &out);
+    ev_hello(&c, C2, "web2", T0 + 100, &out);
+    r = T0 + LOSS + MAXD;
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 10 * LOSS,
+                   MODEL_MODE_BACKUP, MODEL_PORT_UNKNOWN, r - 1, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, r - 1), 0);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 10 * LOSS,
+                   MODEL_MODE_BACKUP, MODEL_PORT_UNKNOWN, r, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, r), 1);
+}
+END_TEST
+
+START_TEST(not_serving_no_peer_link)
+{
+    /* The other node reports no peer link (peer_silent_ms WIRE_SILENT_NEVER):
+     * nobody but us could have heard web1, so our own silence of loss_ms
+     * suffices, however old that report. */
+    struct coordinator c;
+    struct coordinator_actions out;
+    const uint64_t heard = T0 + 40;
+    lost_web1(&c, &out);
+    ev_report(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, T0 + 200, &out);
+    ck_assert_uint_eq(c.nodes[1].report.peer_silent_ms, WIRE_SILENT_NEVER);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS - 1), 0);
     ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS), 1);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + 10 * LOSS), 1);
+
+    /* Never heard: from our start. */
+    init_coord(&c, 5, 0);
+    ev_start(&c, T0, &out);
+    ev_hello(&c, C2, "web2", T0 + 100, &out);
+    ev_backup_disabled(&c, C2, 5, T0 + 110, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + LOSS - 1), 0);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + LOSS), 1);
+
+    /* Without a peer link the peer fields say nothing: "backup, port
+     * disabled" there is no sighting. */
+    lost_web1(&c, &out);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, WIRE_SILENT_NEVER,
+                   MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, T0 + 2000, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 2000), 0);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS - 1), 0);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS), 1);
+
+    /* End to end: web1 (primary) falls silent, web2 reports without a peer
+     * link; the tick that loses web1 fails over. */
+    stable_web1(&c, &out); /* web1 last heard at T0 + 30 */
+    uint64_t lost = T0 + 30 + LOSS;
+    for (uint64_t t = T0 + HB; t < lost; t += HB) {
+        ev_backup_disabled(&c, C2, 6, t - 1, &out);
+        ev_tick(&c, t, &out);
+        ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    }
+    ev_backup_disabled(&c, C2, 6, lost - 10, &out);
+    ev_tick(&c, lost - 1, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ev_tick(&c, lost, &out);
+    int close = find(&out, COORD_ACT_CLOSE, 0);
+    ck_assert_int_ge(close, 0);
+    ck_assert_uint_eq(out.items[close].conn, C1);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    int role = find_role(&out, C2, MODEL_MODE_PRIMARY);
+    ck_assert_int_gt(role, close);
+    expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
+}
+END_TEST
+
+START_TEST(not_serving_no_report)
+{
+    /* Without a report from the other node, nothing says whether it still
+     * hears x over the peer link: x is not known fenced, however long. */
+    struct coordinator c;
+    struct coordinator_actions out;
+    const uint64_t heard = T0 + 40;
+
+    init_coord(&c, 5, 0); /* nobody connected */
+    ev_start(&c, T0, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 10 * LOSS), 0);
+    ck_assert_int_eq(coordinator_not_serving(&c, 1, T0 + 10 * LOSS), 0);
+
+    lost_web1(&c, &out); /* web2 connected, not reported yet */
+    ck_assert_uint_eq(c.nodes[1].connected, 1);
+    ck_assert_uint_eq(c.nodes[1].have_report, 0);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS), 0);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + 10 * LOSS), 0);
+
+    /* web2 reported (no peer link), then its link went: its word is gone. */
+    ev_report(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, T0 + 200, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS), 1);
+    ev_disconnect(&c, C2, T0 + 300, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS), 0);
+    /* It links again: nothing until it reports again (HELLO clears it). */
+    ev_hello(&c, 33, "web2", heard + LOSS, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS), 0);
+    ev_report(&c, 33, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, heard + LOSS + 10, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + LOSS + 10), 1);
+}
+END_TEST
+
+/* stable_web1 (web1 told primary at T0 + 10), web1's link lost at T0 + 100,
+ * then web2's report at r: its peer view of web1 as peer_mode / peer_port,
+ * peer_silent_ms s. Returns coordinator_not_serving(web1) right after; the
+ * report has failed over to web2 exactly when that is 1. */
+static int web2_sees_web1(uint32_t s, uint8_t peer_mode, uint8_t peer_port, uint64_t r)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out);
+    ck_assert_uint_eq(c.nodes[0].primary_order_at, T0 + 10);
+    ev_disconnect(&c, C1, T0 + 100, &out);
+    ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, s, peer_mode, peer_port,
+                   r, &out);
+    int result = coordinator_not_serving(&c, 0, r);
+    ck_assert_int_eq(c.phase == MODEL_PHASE_PROMOTING, result);
+    ck_assert_int_eq(find_role(&out, C2, MODEL_MODE_PRIMARY) >= 0, result);
+    return result;
+}
+
+START_TEST(not_serving_peer_saw_disabled)
+{
+    /* web2 saw web1 as backup with its port disabled, at r - s by its
+     * report: web1 serves nothing, no silence needed, provided that
+     * sighting came after any order to be primary could have reached web1
+     * and after web1's own last report of itself serving (T0 + 30), by more
+     * than three message delays (r - s > T0 + 30 + 3 x max_delay_ms), and
+     * is a sighting at all (s < loss_ms, a peer link). */
+    const uint64_t limit = T0 + 30 + 3 * MAXD;
+    ck_assert_int_eq(web2_sees_web1(100, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, limit + 100), 0);
+    ck_assert_int_eq(web2_sees_web1(100, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, limit + 101), 1);
+    ck_assert_int_eq(web2_sees_web1(0, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, limit), 0);
+    ck_assert_int_eq(web2_sees_web1(0, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, limit + 1), 1);
+    /* Well before loss_ms of anyone's silence. */
+    ck_assert_uint_lt(limit + 101 - (T0 + 30), LOSS);
+    /* The oldest sighting that counts, as sent: s = loss_ms - 1. */
+    ck_assert_int_eq(
+        web2_sees_web1(LOSS - 1, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, limit + LOSS), 1);
+    ck_assert_int_eq(
+        web2_sees_web1(LOSS - 1, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, limit + LOSS - 1), 0);
+    /* s = loss_ms is no sighting; the windows decide, and [limit + 1,
+     * r - max_delay] is loss_ms - max_delay_ms long: not yet. */
+    ck_assert_int_eq(
+        web2_sees_web1(LOSS, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, limit + 1 + LOSS), 0);
+    /* Anything but backup with its port disabled is no proof. */
+    ck_assert_int_eq(web2_sees_web1(100, MODEL_MODE_PRIMARY, MODEL_PORT_DISABLED, T0 + 2000), 0);
+    ck_assert_int_eq(web2_sees_web1(100, MODEL_MODE_BACKUP, MODEL_PORT_ENABLED, T0 + 2000), 0);
+    ck_assert_int_eq(web2_sees_web1(100, MODEL_MODE_BACKUP, MODEL_PORT_DRAINING, T0 + 2000), 0);
+    ck_assert_int_eq(web2_sees_web1(100, MODEL_MODE_BACKUP, MODEL_PORT_UNKNOWN, T0 + 2000), 0);
+    ck_assert_int_eq(web2_sees_web1(100, MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, T0 + 2000), 0);
+    /* No peer link: the fields are no sighting. */
+    ck_assert_int_eq(
+        web2_sees_web1(WIRE_SILENT_NEVER, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, T0 + 2000), 0);
 }
 END_TEST
 
@@ -1951,8 +2319,11 @@ START_TEST(election_absent_peer_view)
     expect_set_role(&out, C1, MODEL_MODE_PRIMARY, 6);
 
     /* web1's agent started at T0 + 1000 and has never heard web2: its
-     * silence counts from that start, and the election waits until it
-     * reaches loss_ms (T0 + 1000 + LOSS), past the election wait. */
+     * silence counts from that start, and the election waits, past the
+     * election wait, for a report proving loss_ms of it. A report proves
+     * silence only up to max_delay_ms before it arrived, so that is the
+     * report at agent_start + LOSS + MAXD (it used to be the tick at
+     * agent_start + LOSS, ageing the last report). */
     const uint64_t agent_start = T0 + 1000;
     init_coord(&c, 5, 0);
     ev_start(&c, T0, &out);
@@ -1962,9 +2333,18 @@ START_TEST(election_absent_peer_view)
                        (uint32_t)(t - 1 - agent_start), MODEL_MODE_BACKUP, MODEL_PORT_UNKNOWN,
                        t - 1, &out);
         ev_tick(&c, t, &out);
-        if (t < agent_start + LOSS)
-            ck_assert_uint_eq(c.phase, MODEL_PHASE_ELECTING);
+        ck_assert_uint_eq(c.phase, MODEL_PHASE_ELECTING);
+        ck_assert_uint_eq(count_roles(&out), 0);
     }
+    uint64_t r = agent_start + LOSS + MAXD;
+    ev_report_peer(&c, C1, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED,
+                   (uint32_t)(r - 1 - agent_start), MODEL_MODE_BACKUP, MODEL_PORT_UNKNOWN, r - 1,
+                   &out);
+    ev_tick(&c, r - 1, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_ELECTING);
+    ck_assert_uint_eq(c.epoch, 5);
+    ev_report_peer(&c, C1, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED,
+                   (uint32_t)(r - agent_start), MODEL_MODE_BACKUP, MODEL_PORT_UNKNOWN, r, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
     expect_set_role(&out, C1, MODEL_MODE_PRIMARY, 6);
 }
@@ -2629,13 +3009,18 @@ Suite *make_suite(void)
     tcase_add_test(tc, w3_primary_lost_fails_over);
     tcase_add_test(tc, w3_no_failover_backup_hears_primary);
     tcase_add_test(tc, w3_failover_peer_says_backup_disabled);
-    tcase_add_test(tc, w3_peer_view_ages);
+    tcase_add_test(tc, w3_peer_view_does_not_age);
+    tcase_add_test(tc, w3_stale_backup_report_seed73);
     tcase_add_test(tc, w3_peer_view_predates_primary_order);
     tcase_add_test(tc, demoting_lost_primary_not_serving);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("not_serving");
     tcase_add_test(tc, not_serving_table);
+    tcase_add_test(tc, not_serving_window_boundaries);
+    tcase_add_test(tc, not_serving_no_peer_link);
+    tcase_add_test(tc, not_serving_no_report);
+    tcase_add_test(tc, not_serving_peer_saw_disabled);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("election_absent");
