@@ -11,7 +11,7 @@
 #include "event_loop.h"
 #include "log.h"
 #include "net.h"
-#include "nlb.h"
+#include "nlb_worker.h"
 #include "pipe_server.h"
 #include "winutil.h"
 
@@ -21,6 +21,7 @@ enum {
     TAG_STOP = 1,
     TAG_LINK = 2,
     TAG_APP = 3,
+    TAG_NLB = 6,
     TAG_PEER_LISTEN = 4,
     TAG_PEER_OUT = 5,
     TAG_PEER_IN = 10,
@@ -32,7 +33,11 @@ enum {
 struct agent_host {
     const struct daemon_env *env;
     struct agent core;
-    struct nlb *nlb;
+    struct nlb_worker *nlb;
+    uint64_t nlb_deadline; /* the running job's time limit */
+    uint64_t nlb_started;
+    int nlb_hung;          /* the running job passed its limit and was written off */
+    uint8_t nlb_job_port;  /* what the running job asked for, for logs */
     struct pipe_server *pipe;
     struct net_conn link;
     uint32_t next_conn_id;
@@ -79,24 +84,73 @@ static void link_down(struct agent_host *h, const char *why)
     }
 }
 
-/* Runs an NLB command and reads the result back: the state machine only
- * ever believes what a query says. */
+/* Hands an NLB command (with its read-back) to the worker: the state
+ * machine only ever believes what a query says, and hears of it as
+ * NLB_DONE when the worker is done or the time limit has passed. */
 static void run_nlb(struct agent_host *h, const struct agent_action *act)
 {
-    char err[512];
-    uint8_t ok = 1;
-    if (act->type == AGENT_ACT_NLB_SET && nlb_set(h->nlb, act->port, err, sizeof err) != 0) {
-        log_write(LOG_ERROR, "NLB %s failed: %s", model_port_name(act->port), err);
-        ok = 0;
+    int job = act->type == AGENT_ACT_NLB_SET ? NLB_JOB_SET : NLB_JOB_QUERY;
+    if (nlb_worker_submit(h->nlb, job, act->port) != 0) {
+        log_write(LOG_ERROR, "cannot run NLB %s: the previous NLB command has not returned "
+                             "after %llu ms",
+                  job == NLB_JOB_SET ? model_port_name(act->port) : "query",
+                  (unsigned long long)(win_now_ms() - h->nlb_started));
+        struct agent_event ev = {.type = AGENT_EV_NLB_DONE, .port = MODEL_PORT_UNKNOWN, .ok = 0};
+        step(h, &ev);
+        return;
     }
+    h->nlb_started = win_now_ms();
+    h->nlb_deadline = h->nlb_started + h->env->cfg->nlb_timeout_ms;
+    h->nlb_hung = 0;
+    h->nlb_job_port = job == NLB_JOB_SET ? act->port : MODEL_PORT_UNKNOWN;
+}
+
+/* The worker finished: its read-back goes to the state machine, also for a
+ * job written off as hung (a late answer is still the truth). */
+static void nlb_finished(struct agent_host *h)
+{
     uint8_t state = MODEL_PORT_UNKNOWN;
-    if (nlb_query(h->nlb, &state, err, sizeof err) != 0) {
-        if (act->type == AGENT_ACT_NLB_QUERY || ok)
-            log_write(LOG_ERROR, "NLB query failed: %s", err);
-        ok = 0;
-    }
-    struct agent_event ev = {.type = AGENT_EV_NLB_DONE, .port = state, .ok = ok};
+    int ok = 0;
+    char err[512];
+    if (!nlb_worker_collect(h->nlb, &state, &ok, err, sizeof err))
+        return;
+    uint64_t took = win_now_ms() - h->nlb_started;
+    if (!ok)
+        log_write(LOG_ERROR, "NLB %s failed: %s",
+                  h->nlb_job_port ? model_port_name(h->nlb_job_port) : "query", err);
+    if (h->nlb_hung)
+        log_write(LOG_WARNING, "the NLB command written off as hung returned after %llu ms; "
+                               "port reads %s", (unsigned long long)took, model_port_name(state));
+    h->nlb_hung = 0;
+    struct agent_event ev = {.type = AGENT_EV_NLB_DONE, .port = state, .ok = (uint8_t)ok};
     step(h, &ev);
+}
+
+/* A job past its limit is reported failed at once; the loop goes on. */
+static void nlb_check_deadline(struct agent_host *h, uint64_t now)
+{
+    if (!nlb_worker_busy(h->nlb) || h->nlb_hung || now < h->nlb_deadline)
+        return;
+    h->nlb_hung = 1;
+    log_write(LOG_ERROR, "NLB %s has not returned within %lu ms (nlb_timeout_ms); treating it "
+                         "as failed and carrying on",
+              h->nlb_job_port ? model_port_name(h->nlb_job_port) : "query",
+              (unsigned long)h->env->cfg->nlb_timeout_ms);
+    struct agent_event ev = {.type = AGENT_EV_NLB_DONE, .port = MODEL_PORT_UNKNOWN, .ok = 0};
+    step(h, &ev);
+}
+
+/* Waits (bounded) for the running job: start-up and stop need its result. */
+static void nlb_wait(struct agent_host *h)
+{
+    while (nlb_worker_busy(h->nlb) && !h->nlb_hung) {
+        uint64_t now = win_now_ms();
+        DWORD left = h->nlb_deadline > now ? (DWORD)(h->nlb_deadline - now) : 0;
+        if (WaitForSingleObjectEx(nlb_worker_done_event(h->nlb), left, TRUE) == WAIT_OBJECT_0)
+            nlb_finished(h);
+        else
+            nlb_check_deadline(h, win_now_ms());
+    }
 }
 
 /* NLB commands run after the batch's other actions: a report queued in the
@@ -297,15 +351,18 @@ static int start(struct agent_host *h)
     set.isolation_ms = cfg->isolation_ms;
     set.peer_loss_ms = cfg->heartbeat_ms * cfg->miss_count;
     set.has_peer = cfg->peer.port != 0;
+    set.drain_ms = cfg->drain_ms;
     agent_init(&h->core, &set, epoch, win_now_ms());
 
-    h->nlb = nlb_open(cfg, cfg->node, err, sizeof err);
+    /* Opening WMI can take seconds on a busy host: allow more than one command. */
+    uint32_t open_ms = cfg->nlb_timeout_ms > 10000 ? cfg->nlb_timeout_ms : 10000;
+    h->nlb = nlb_worker_start(cfg, cfg->node, open_ms, err, sizeof err);
     if (!h->nlb) {
         log_write(LOG_ERROR, "%s", err);
         return DAEMON_EXIT_NLB;
     }
     log_write(LOG_INFO, "node %s drives NLB rule %s:%u through %s", cfg->node, cfg->vip,
-              (unsigned)cfg->port, nlb_describe(h->nlb));
+              (unsigned)cfg->port, nlb_worker_describe(h->nlb));
     h->env->progress(h->env->progress_ctx, DAEMON_STARTING);
     h->pipe = pipe_server_open(cfg->pipe, cfg->status_group, err, sizeof err);
     if (!h->pipe) {
@@ -315,6 +372,7 @@ static int start(struct agent_host *h)
     /* Safe start, done before RUNNING is reported: backup, port disabled. */
     struct agent_event ev = {.type = AGENT_EV_START};
     step(h, &ev);
+    nlb_wait(h);
     if (h->fatal)
         return h->fatal;
     h->app = app_monitor_open(cfg, err, sizeof err);
@@ -348,9 +406,16 @@ static void stop(struct agent_host *h)
 {
     h->env->progress(h->env->progress_ctx, DAEMON_STOPPING);
     if (h->nlb) {
+        /* The disable must run even after a fatal error, after the job in
+         * hand (if it is not hung). */
+        h->fatal = 0;
+        nlb_wait(h);
         struct agent_event ev = {.type = AGENT_EV_STOP};
-        h->fatal = 0; /* the disable must run even after a fatal error */
         step(h, &ev);
+        nlb_wait(h);
+        if (nlb_worker_busy(h->nlb))
+            log_write(LOG_ERROR, "stopping with the NLB command still hung: the port may still "
+                                 "be enabled; check it with nlbctl port query");
     }
     pipe_server_close(h->pipe);
     net_close(&h->link);
@@ -362,8 +427,7 @@ static void stop(struct agent_host *h)
     if (h->peer_listen_event != WSA_INVALID_EVENT)
         WSACloseEvent(h->peer_listen_event);
     app_monitor_close(h->app);
-    if (h->nlb)
-        nlb_close(h->nlb);
+    nlb_worker_stop(h->nlb, h->env->cfg->nlb_timeout_ms);
 }
 
 int agent_host_run(const struct daemon_env *env)
@@ -392,6 +456,7 @@ int agent_host_run(const struct daemon_env *env)
             event_loop_add(&loop, h->link.event, TAG_LINK);
         if (app_monitor_handle(h->app))
             event_loop_add(&loop, app_monitor_handle(h->app), TAG_APP);
+        event_loop_add(&loop, nlb_worker_done_event(h->nlb), TAG_NLB);
         if (h->peer_listener != INVALID_SOCKET)
             event_loop_add(&loop, h->peer_listen_event, TAG_PEER_LISTEN);
         if (h->peer_out.sock != INVALID_SOCKET)
@@ -415,6 +480,8 @@ int agent_host_run(const struct daemon_env *env)
             if (net_service(&h->link, on_link_up, on_link_message, h, err, sizeof err) ==
                 NET_CLOSED)
                 link_down(h, err);
+        } else if (tag == TAG_NLB) {
+            nlb_finished(h);
         } else if (tag == TAG_APP) {
             int healthy = app_monitor_check(h->app, win_now_ms(), &changed);
             app_changed(h, healthy, changed);
@@ -437,6 +504,7 @@ int agent_host_run(const struct daemon_env *env)
             rc = DAEMON_EXIT_STARTUP;
         }
         now = win_now_ms();
+        nlb_check_deadline(h, now);
         if (now >= next_tick) {
             next_tick = now + TICK_MS;
             struct agent_event ev = {.type = AGENT_EV_TICK};

@@ -1,6 +1,8 @@
 /* nlb.h - one interface to the local host's NLB port rule, whatever drives
- * it: `sim` (files, for tests and the demo) now; `wmi` and `exec` later.
- * Every call returns 0 or -1 with a sentence in err saying what failed. */
+ * it: `wmi` (root\MicrosoftNLB), `exec` (nlb.exe, wlbs.exe or a site's
+ * script) or `sim` (files, for tests and the demo); nlb_backend.h says what
+ * each provides. Calls block: the agent makes them on its NLB worker
+ * (nlb_worker.h). Every call returns 0 or -1 with a sentence in err. */
 #ifndef NLBCTL_NLB_H
 #define NLBCTL_NLB_H
 
@@ -19,7 +21,7 @@ void nlb_close(struct nlb *nlb);
 int nlb_set(struct nlb *nlb, uint8_t state, char *err, size_t cap);
 /* Reads the rule's state. */
 int nlb_query(struct nlb *nlb, uint8_t *state, char *err, size_t cap);
-/* "sim C:\nlbsim\node1_192.0.2.10_5060.state" - for logs. */
+/* e.g. "sim C:\nlbsim\node1_192.0.2.10_5060.state" - for logs. */
 const char *nlb_describe(const struct nlb *nlb);
 
 #endif

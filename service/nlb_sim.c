@@ -9,20 +9,29 @@
 #include <string.h>
 #include <windows.h>
 
-#include "nlb.h"
+#include "nlb_backend.h"
 #include "winutil.h"
 
 #define SIM_PATH_MAX (CONFIG_PATH_MAX + 2 * MODEL_NAME_MAX + 16)
 
-struct nlb {
+struct sim_rule { /* the sim's instance */
     char path[SIM_PATH_MAX];
     char description[SIM_PATH_MAX + 8];
 };
 
-struct nlb *nlb_open(const struct config *cfg, const char *node, char *err, size_t cap)
+static int sim_set(void *impl, uint8_t state, char *err, size_t cap);
+static int sim_query(void *impl, uint8_t *state, char *err, size_t cap);
+static const char *sim_describe(void *impl);
+static void sim_close(void *impl);
+
+static const struct nlb_ops sim_ops = {sim_set, sim_query, sim_describe, sim_close};
+
+void *nlb_sim_open(const struct config *cfg, const char *node, const struct nlb_ops **ops,
+                   char *err, size_t cap)
 {
-    if (strcmp(cfg->backend, "sim") != 0) {
-        snprintf(err, cap, "NLB backend '%s' is not available in this build", cfg->backend);
+    *ops = &sim_ops;
+    if (!cfg->sim_dir[0]) {
+        snprintf(err, cap, "the sim backend needs [nlb] sim_dir");
         return NULL;
     }
     wchar_t wdir[MAX_PATH];
@@ -37,7 +46,7 @@ struct nlb *nlb_open(const struct config *cfg, const char *node, char *err, size
                  win_error_text(GetLastError(), why, sizeof why));
         return NULL;
     }
-    struct nlb *nlb = calloc(1, sizeof *nlb);
+    struct sim_rule *nlb = calloc(1, sizeof *nlb);
     if (!nlb) {
         snprintf(err, cap, "out of memory");
         return NULL;
@@ -48,12 +57,13 @@ struct nlb *nlb_open(const struct config *cfg, const char *node, char *err, size
     return nlb;
 }
 
-void nlb_close(struct nlb *nlb) { free(nlb); }
+static void sim_close(void *impl) { free(impl); }
 
-const char *nlb_describe(const struct nlb *nlb) { return nlb->description; }
+static const char *sim_describe(void *impl) { return ((struct sim_rule *)impl)->description; }
 
-int nlb_set(struct nlb *nlb, uint8_t state, char *err, size_t cap)
+static int sim_set(void *impl, uint8_t state, char *err, size_t cap)
 {
+    struct sim_rule *nlb = impl;
     if (state != MODEL_PORT_ENABLED && state != MODEL_PORT_DISABLED &&
         state != MODEL_PORT_DRAINING) {
         snprintf(err, cap, "internal: cannot set port state %u", state);
@@ -70,8 +80,9 @@ int nlb_set(struct nlb *nlb, uint8_t state, char *err, size_t cap)
     return 0;
 }
 
-int nlb_query(struct nlb *nlb, uint8_t *state, char *err, size_t cap)
+static int sim_query(void *impl, uint8_t *state, char *err, size_t cap)
 {
+    struct sim_rule *nlb = impl;
     size_t len = 0;
     DWORD rc = 0;
     char *text = win_read_file(nlb->path, 64, &len, &rc);

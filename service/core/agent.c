@@ -206,7 +206,20 @@ static void on_set_role(struct agent *a, const struct wire_msg *m, uint64_t now,
     char why[80];
     snprintf(why, sizeof why, "coordinator ordered %s (epoch %llu)", model_mode_name(r->mode),
              (unsigned long long)r->epoch);
+    uint8_t was_enabled = a->mode == MODEL_MODE_PRIMARY && a->port_actual == MODEL_PORT_ENABLED;
+    /* An order repeated while we drain must not cut the drain short. */
+    uint8_t draining = a->port_desired == MODEL_PORT_DRAINING && r->mode == MODEL_MODE_BACKUP;
     fire(a, r->mode == MODEL_MODE_PRIMARY ? T_ROLE_PRIMARY : T_ROLE_BACKUP, why, now, out);
+    if (draining) {
+        a->port_desired = MODEL_PORT_DRAINING;
+    } else if (r->mode == MODEL_MODE_BACKUP && r->drain && was_enabled && a->set.drain_ms > 0) {
+        /* A planned switchover: new connections go to the new primary at
+         * once, ours may finish for drain_ms before the rule is disabled. */
+        a->port_desired = MODEL_PORT_DRAINING;
+        a->drain_until = now + a->set.drain_ms;
+        logf_(out, AGENT_LOG_INFO, "draining the port for %u ms before disabling it",
+              (unsigned)a->set.drain_ms);
+    }
     reconcile(a, out);
     send_report(a, now, out);
 }
@@ -338,6 +351,12 @@ static void on_tick(struct agent *a, uint64_t now, struct agent_actions *out)
     if (a->stopping)
         return;
     check_isolation(a, now, out);
+    if (a->port_desired == MODEL_PORT_DRAINING && now >= a->drain_until) {
+        logf_(out, AGENT_LOG_INFO, "drain time over: disabling the port");
+        a->port_desired = MODEL_PORT_DISABLED;
+        reconcile(a, out);
+        send_report(a, now, out);
+    }
     if (a->pending == AGENT_NLB_IDLE && now >= a->next_reconcile_at) {
         a->next_reconcile_at = now + a->set.reconcile_ms;
         nlb_query(a, out);

@@ -26,6 +26,7 @@ struct agent_settings {
     uint32_t isolation_ms; /* a primary out of contact this long disables its port */
     uint32_t peer_loss_ms; /* the peer counts as lost after this much silence */
     uint8_t has_peer;      /* a peer link is configured */
+    uint32_t drain_ms;     /* planned step-down: drain this long, then disable */
 };
 
 enum agent_event_type {
@@ -102,6 +103,7 @@ struct agent {
     uint64_t next_report_at;
     uint64_t next_reconcile_at;
     uint64_t last_transition_at;
+    uint64_t drain_until;  /* draining ends then (port_desired DRAINING) */
     char last_reason[128];
     struct model_history history;
 };

@@ -82,6 +82,10 @@ static const struct key_spec keys[] = {
     { "nlb", "vip", KIND_IPV4, FIELD(vip), 0, 0 },
     { "nlb", "port", KIND_PORT, FIELD(port), 1, 65535 },
     { "nlb", "sim_dir", KIND_PATH, FIELD(sim_dir), 0, 0 },
+    { "nlb", "cluster_ip", KIND_IPV4, FIELD(cluster_ip), 0, 0 },
+    { "nlb", "exec_command", KIND_ARGS, FIELD(exec_command), 0, 0 },
+    { "nlb", "exec_query", KIND_ARGS, FIELD(exec_query), 0, 0 },
+    { "nlb", "drain_ms", KIND_U32, FIELD(drain_ms), 0, 3600000 },
     { "timing", "heartbeat_ms", KIND_U32, FIELD(heartbeat_ms), 50, 60000 },
     { "timing", "reconcile_ms", KIND_U32, FIELD(reconcile_ms), 100, 3600000 },
     { "timing", "reconnect_ms", KIND_U32, FIELD(reconnect_ms), 50, 60000 },
@@ -404,12 +408,17 @@ static int set_backend(struct parser *p, const struct key_spec *k, const char *v
 {
     char shown[SHOW_BUF];
 
-    if (!span_ieq(v, n, "sim"))
-        return fail(p, k->section, k->key,
-                    "'%s' is not a backend this version has; must be sim",
-                    show(shown, v, n));
-    copy_span(field_of(p, k), k->size, "sim", 3);
-    return 0;
+    static const char *const names[] = {"wmi", "exec", "sim"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (span_ieq(v, n, names[i])) {
+            copy_span(field_of(p, k), k->size, names[i], strlen(names[i]));
+            return 0;
+        }
+    }
+    return fail(p, k->section, k->key,
+                "'%s' is not a backend; must be wmi (NLB through WMI, the default), exec "
+                "(nlb.exe or your own script) or sim (simulated, for tests)",
+                show(shown, v, n));
 }
 
 /* Names and pipe names share one alphabet: safe in a pipe path, a file
@@ -953,7 +962,11 @@ void config_defaults(struct config *cfg)
     cfg->listen.port = 7400;
     cfg->election_wait_ms = 3000;
     cfg->switchover_timeout_ms = 15000;
-    copy_span(cfg->backend, sizeof cfg->backend, "sim", 3);
+    copy_span(cfg->backend, sizeof cfg->backend, "wmi", 3);
+    copy_span(cfg->exec_command, sizeof cfg->exec_command, "nlb.exe %ACTION% %VIP%:%PORT%",
+              strlen("nlb.exe %ACTION% %VIP%:%PORT%"));
+    copy_span(cfg->exec_query, sizeof cfg->exec_query, "nlb.exe queryport %VIP%:%PORT%",
+              strlen("nlb.exe queryport %VIP%:%PORT%"));
     cfg->heartbeat_ms = 500;
     cfg->reconcile_ms = 5000;
     cfg->reconnect_ms = 1000;

@@ -63,10 +63,19 @@ struct config {
                                      * that failback; default 60000, 1000..86400000 */
 
     /* [nlb] */
-    char backend[16];               /* "sim" (more backends later); default "sim" */
+    char backend[16];               /* "wmi" (default), "exec" or "sim" */
     char vip[MODEL_NAME_MAX + 1];   /* cluster virtual IP; required for an agent */
     uint16_t port;                  /* the port whose rule is driven; required for an agent */
     char sim_dir[CONFIG_PATH_MAX];  /* backend = sim: directory of the state files */
+    char cluster_ip[MODEL_NAME_MAX + 1]; /* wmi: the NLB cluster's IP, to pick the
+                                          * node instance; default "" = vip */
+    char exec_command[512];  /* exec: %ACTION% (enable, disable, drain), %VIP%, %PORT%;
+                              * default "nlb.exe %ACTION% %VIP%:%PORT%" */
+    char exec_query[512];    /* exec: the query command; its output must name the
+                              * state; default "nlb.exe queryport %VIP%:%PORT%" */
+    uint32_t drain_ms;       /* switchover: drain the old primary this long before
+                              * disabling it; default 0 = no drain (SIP over UDP
+                              * has no connections to drain) */
 
     /* [timing] - checked together at load (see DESIGN.md, "The timing rule
      * that makes fencing safe"):

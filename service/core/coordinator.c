@@ -52,6 +52,10 @@ static void send_role(struct coordinator *c, int idx, uint8_t mode, uint64_t now
     act->msg.type = WIRE_SET_ROLE;
     act->msg.u.set_role.epoch = c->epoch;
     act->msg.u.set_role.mode = mode;
+    /* Only a planned transfer drains the old primary; a failure, never. */
+    act->msg.u.set_role.drain = mode == MODEL_MODE_BACKUP && c->drain && idx == c->from &&
+                                (c->phase == MODEL_PHASE_DEMOTING ||
+                                 c->phase == MODEL_PHASE_STABLE);
 }
 
 static void send_heartbeat(struct coordinator *c, int idx, uint64_t now,
@@ -126,10 +130,14 @@ static void enter(struct coordinator *c, uint8_t to, const char *why, uint64_t n
     c->phase = to;
 }
 
+/* Disabled, or draining (it takes no new connections: they go to the new
+ * primary, while its own finish; it disables at the end of the drain). */
 static int confirmed_disabled(const struct coordinator_node *n, uint64_t epoch)
 {
     return n->connected && n->have_report && n->report.mode == MODEL_MODE_BACKUP &&
-           n->report.port_actual == MODEL_PORT_DISABLED && n->report.epoch == epoch;
+           (n->report.port_actual == MODEL_PORT_DISABLED ||
+            n->report.port_actual == MODEL_PORT_DRAINING) &&
+           n->report.epoch == epoch;
 }
 
 static int confirmed_enabled(const struct coordinator_node *n, uint64_t epoch)
@@ -153,9 +161,11 @@ static void promote(struct coordinator *c, uint64_t now, struct coordinator_acti
 
 /* Starts moving the primary role from `from` (may be COORD_NO_NODE's peer
  * in an election) to `to`, under a new epoch, break before make. */
-static void begin_transfer(struct coordinator *c, int from, int to, uint32_t limit_ms,
-                           const char *why, uint64_t now, struct coordinator_actions *out)
+static void begin_transfer(struct coordinator *c, int from, int to, uint8_t drain,
+                           uint32_t limit_ms, const char *why, uint64_t now,
+                           struct coordinator_actions *out)
 {
+    c->drain = drain;
     new_epoch(c, out);
     c->from = from;
     c->to = to;
@@ -206,7 +216,8 @@ int coordinator_not_serving(const struct coordinator *c, int x, uint64_t now)
     const struct coordinator_node *b = &c->nodes[1 - x];
     if (n->connected)
         return n->have_report && n->report.mode == MODEL_MODE_BACKUP &&
-               n->report.port_actual == MODEL_PORT_DISABLED;
+               (n->report.port_actual == MODEL_PORT_DISABLED ||
+                n->report.port_actual == MODEL_PORT_DRAINING);
     uint64_t from = 0, to = 0;
     int have_peer_view = peer_silence_window(c, x, &from, &to);
     int no_peer_link = have_peer_view && b->report.peer_silent_ms == WIRE_SILENT_NEVER;
@@ -254,7 +265,7 @@ static void try_elect(struct coordinator *c, uint64_t now, struct coordinator_ac
     char why[96];
     snprintf(why, sizeof why, "election: %s is the %s node with a healthy application",
              c->set.node[chosen], chosen == pref ? "preferred" : "only");
-    begin_transfer(c, 1 - chosen, chosen, c->set.switchover_timeout_ms, why, now, out);
+    begin_transfer(c, 1 - chosen, chosen, 0, c->set.switchover_timeout_ms, why, now, out);
 }
 
 /* In a stable pair every node must hold the role the coordinator gave it;
@@ -292,7 +303,7 @@ static void fail_over(struct coordinator *c, const char *why, uint64_t now,
     }
     c->stuck_logged = 0;
     logf_(out, COORD_LOG_WARNING, "%s: failing over to %s", why, c->set.node[o]);
-    begin_transfer(c, p, o, c->set.switchover_timeout_ms, why, now, out);
+    begin_transfer(c, p, o, 0, c->set.switchover_timeout_ms, why, now, out);
 }
 
 /* W2 and W3: is the primary still fit to serve? */
@@ -333,7 +344,7 @@ static void check_preempt(struct coordinator *c, uint64_t now, struct coordinato
     char why[128];
     snprintf(why, sizeof why, "preempt: preferred node %s has been healthy for %u ms",
              c->set.node[pref], (unsigned)c->set.preempt_delay_ms);
-    begin_transfer(c, c->primary, pref, c->set.switchover_timeout_ms, why, now, out);
+    begin_transfer(c, c->primary, pref, 1, c->set.switchover_timeout_ms, why, now, out);
 }
 
 /* During a transfer, an order lost on a dead connection is sent again
@@ -402,7 +413,7 @@ static void check_deadline(struct coordinator *c, uint64_t now, struct coordinat
             int back = c->primary;
             c->primary = COORD_NO_NODE;
             c->phase = MODEL_PHASE_ELECTING;
-            begin_transfer(c, 1 - back, back, c->set.switchover_timeout_ms,
+            begin_transfer(c, 1 - back, back, 0, c->set.switchover_timeout_ms,
                            "switchover abandoned", now, out);
         } else {
             /* An election, or a failover away from a node that cannot serve
@@ -594,7 +605,7 @@ static void on_switchover(struct coordinator *c, const struct coordinator_event 
     char why[96];
     snprintf(why, sizeof why, "switchover requested from %s to %s", c->set.node[c->primary],
              c->set.node[target]);
-    begin_transfer(c, c->primary, target,
+    begin_transfer(c, c->primary, target, 1,
                    req->timeout_ms ? req->timeout_ms : c->set.switchover_timeout_ms, why, now,
                    out);
 }

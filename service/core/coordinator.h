@@ -101,6 +101,7 @@ struct coordinator {
     uint8_t phase;  /* enum model_phase */
     int primary;    /* index, or COORD_NO_NODE */
     int from, to;   /* the transfer in progress: old and new primary */
+    uint8_t drain;  /* the transfer is planned: the old primary may drain */
     uint64_t deadline;
     uint64_t elect_at;
     uint8_t elect_hold; /* wait for elect_at even if both nodes have reported */

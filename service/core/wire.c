@@ -169,6 +169,7 @@ static void pack_payload(struct cursor *c, const struct wire_msg *m)
     case WIRE_SET_ROLE:
         put_u64(c, m->u.set_role.epoch);
         put_u8(c, m->u.set_role.mode);
+        put_u8(c, m->u.set_role.drain);
         break;
     case WIRE_HEARTBEAT:
         put_u64(c, m->u.heartbeat.epoch);
@@ -242,6 +243,7 @@ static void unpack_payload(struct cursor *c, struct wire_msg *m)
     case WIRE_SET_ROLE:
         m->u.set_role.epoch = get_u64(c);
         m->u.set_role.mode = get_enum(c, MODEL_MODE_PRIMARY);
+        m->u.set_role.drain = get_bool(c);
         break;
     case WIRE_HEARTBEAT:
         m->u.heartbeat.epoch = get_u64(c);

@@ -87,7 +87,8 @@ struct wire_report {
 
 struct wire_set_role {
     uint64_t epoch;
-    uint8_t mode; /* enum model_mode */
+    uint8_t mode;  /* enum model_mode */
+    uint8_t drain; /* backup by a planned switchover: drain before disabling */
 };
 
 struct wire_heartbeat {

@@ -135,12 +135,14 @@ class Cluster:
         return pids
 
     # ---- processes ----------------------------------------------------------
-    def start(self, name):
+    def start(self, name, env=None):
+        """Starts an instance; env adds variables for it (and what it starts)."""
         log = open(os.path.join(self.work, f"{name}.log"), "ab")
         self.logs[name] = log
         self.procs[name] = subprocess.Popen(
             ["wine", self.nlbctld, "--console", "--config", wine_path(self.config_path(name))],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env)
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=dict(self.env, **(env or {})))
 
     def start_all(self):
         self.write_configs()

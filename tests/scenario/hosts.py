@@ -131,7 +131,12 @@ def destroy_namespace(ns, prefixes=()):
     found = [p for p in prefixes if p]
     for pid in pids:
         p = _wineprefix_of(pid)
-        if p and p not in found:
+        # Only a host prefix of ours (<work>/<host>/prefix): a process here
+        # may carry another WINEPREFIX in its environment (the test tree's
+        # shared one, from ctest), and `wineserver -k` reaches a prefix's
+        # server through the file system, across namespaces.
+        if (p and p not in found and os.path.basename(os.path.normpath(p)) == "prefix"
+                and os.path.basename(os.path.dirname(os.path.normpath(p))) in Hosts.NAMES):
             found.append(p)
     for p in found:
         if os.path.isdir(p) and pids:

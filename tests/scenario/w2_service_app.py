@@ -40,6 +40,9 @@ def main():
             wine(cluster, "sc", "create", name, "binpath=", f'"{standin}" --service')
             created.append(name)
             wine(cluster, "net", "start", name)
+        for name in services.values():
+            wait_until(f"service {name} running", lambda: "RUNNING" in wine(
+                cluster, "sc", "query", name, check=False).stdout, timeout=20)
         cluster.write_configs()
         for node, name in services.items():
             with open(cluster.config_path(node), "a") as f:

@@ -13,7 +13,9 @@
 #define TEST_KEY "00112233445566778899AABBCCDDEEFF0123456789abcdeffedcba9876543210"
 #define SECURITY_TEXT "[security]\nkey = " TEST_KEY "\n"
 
-/* A complete, valid agent config but for the key; tests append to it. */
+/* A complete, valid agent config but for the key; tests append to it.
+ * It drives the simulated NLB, so it says backend = sim (wmi is the
+ * default) and gives the sim's folder. */
 #define AGENT_BODY                                                              \
     "[nlbctld]\n"                                                               \
     "role = agent\n"                                                            \
@@ -21,6 +23,7 @@
     "node = web1\n"                                                             \
     "coordinator = 192.0.2.5:7400\n"                                            \
     "[nlb]\n"                                                                   \
+    "backend = sim\n"                                                           \
     "vip = 192.0.2.10\n"                                                        \
     "port = 5060\n"                                                             \
     "sim_dir = C:\\ProgramData\\nlbctl\\sim\n"
@@ -171,7 +174,11 @@ static void assert_defaults_except_required(const struct config *c)
     ck_assert_uint_eq(c->listen.port, 7400);
     ck_assert_uint_eq(c->election_wait_ms, 3000);
     ck_assert_uint_eq(c->switchover_timeout_ms, 15000);
-    ck_assert_str_eq(c->backend, "sim");
+    /* backend is checked by the callers: AGENT_TEXT sets it. */
+    ck_assert_str_eq(c->cluster_ip, ""); /* the vip's cluster */
+    ck_assert_str_eq(c->exec_command, "nlb.exe %ACTION% %VIP%:%PORT%");
+    ck_assert_str_eq(c->exec_query, "nlb.exe queryport %VIP%:%PORT%");
+    ck_assert_uint_eq(c->drain_ms, 0); /* no drain */
     ck_assert_uint_eq(c->heartbeat_ms, 500);
     ck_assert_uint_eq(c->reconcile_ms, 5000);
     ck_assert_uint_eq(c->reconnect_ms, 1000);
@@ -210,17 +217,20 @@ START_TEST(defaults)
     ck_assert_uint_eq(c.port, 0);
     ck_assert_str_eq(c.sim_dir, "");
     ck_assert_uint_eq(c.key_len, 0);
+    ck_assert_str_eq(c.backend, "wmi");
     assert_defaults_except_required(&c);
 
     /* config_parse starts from the defaults, whatever was in cfg. */
     memset(&c, 0x5a, sizeof c);
     PARSE_OK(COORDINATOR_TEXT, &c);
     assert_defaults_except_required(&c);
+    ck_assert_str_eq(c.backend, "wmi");
     ck_assert_str_eq(c.preferred, "web1"); /* defaults to node1 */
 
     memset(&c, 0x5a, sizeof c);
     PARSE_OK(AGENT_TEXT, &c);
     assert_defaults_except_required(&c);
+    ck_assert_str_eq(c.backend, "sim");
 }
 END_TEST
 
@@ -345,7 +355,8 @@ END_TEST
 START_TEST(err_unknown_key)
 {
     EXPECT_ERR("[nlbctld]\nrole = agent\n[nlb]\nprot = 5060\n", FILE_NAME ":4: [nlb] prot: ",
-               "unknown key; [nlb] takes backend, vip, port or sim_dir");
+               "unknown key; [nlb] takes backend, vip, port, sim_dir, cluster_ip, exec_command, "
+               "exec_query or drain_ms");
     /* A key known in another section is still unknown here. */
     EXPECT_ERR("[agent]\nvip = 192.0.2.1\n", FILE_NAME ":2: [agent] vip: ",
                "[agent] takes node, coordinator, peer or peer_listen");
@@ -464,8 +475,18 @@ static const struct bad_value bad_values[] = {
     { "agent", "coordinator", "0.0.0.0:7400", "0.0.0.0 means every local address" },
     { "coordinator", "listen", "0.0.0.0", "expected host:port, e.g. 192.0.2.5:7400" },
     { "coordinator", "listen", "0.0.0.0:x", "port is not a number" },
-    { "nlb", "backend", "wmi", "'wmi' is not a backend this version has; must be sim" },
-    { "nlb", "backend", "exec", "must be sim" },
+    { "nlb", "backend", "simulated", "'simulated' is not a backend; must be wmi (NLB through "
+      "WMI, the default), exec (nlb.exe or your own script) or sim (simulated, for tests)" },
+    { "nlb", "backend", "", "'' is not a backend; must be wmi" },
+    { "nlb", "backend", "nlb.exe", "'nlb.exe' is not a backend; must be wmi" },
+    { "nlb", "backend", "wmi exec", "'wmi exec' is not a backend" },
+    { "nlb", "backend", "\"\"", "'' is not a backend" },
+    { "nlb", "cluster_ip", "192.0.2.9:5060", "'192.0.2.9:5060' is not an IPv4 address" },
+    { "nlb", "cluster_ip", "nlb-cluster.corp", "is not an IPv4 address" },
+    { "nlb", "drain_ms", "30s", "'30s' is not a number from 0 to 3600000" },
+    { "nlb", "exec_command", "nlb.exe\t%ACTION%", "'nlb.exe?%ACTION%' holds a control "
+      "character (byte 9)" },
+    { "nlb", "exec_query", "wlbs.exe\x1bquery", "holds a control character (byte 27)" },
     { "nlb", "vip", "192.0.2.10:5060", "is not an IPv4 address" },
     { "nlb", "port", "http", "'http' is not a number from 1 to 65535" },
     { "nlb", "sim_dir", "", "is empty; give a path" },
@@ -538,6 +559,10 @@ START_TEST(err_bad_ipv4)
         snprintf(detail, sizeof detail, "'%s' is not an IPv4 address; expected four numbers "
                  "from 0 to 255 separated by dots", bad[i]);
         EXPECT_ERR(text, FILE_NAME ":4: [nlb] vip: ", detail);
+        /* cluster_ip is read the same way. */
+        snprintf(text, sizeof text, "[nlbctld]\nrole = agent\n[nlb]\ncluster_ip = %s\n",
+                 bad[i]);
+        EXPECT_ERR(text, FILE_NAME ":4: [nlb] cluster_ip: ", detail);
     }
     for (i = 0; i < sizeof good / sizeof good[0]; i++) {
         char text[512];
@@ -547,6 +572,11 @@ START_TEST(err_bad_ipv4)
                  good[i]);
         PARSE_OK(text, &c);
         ck_assert_str_eq(c.vip, good[i]);
+        ck_assert_str_eq(c.cluster_ip, "");
+        snprintf(text, sizeof text, AGENT_TEXT "cluster_ip = %s\n", good[i]);
+        PARSE_OK(text, &c);
+        ck_assert_str_eq(c.cluster_ip, good[i]);
+        ck_assert_str_eq(c.vip, "192.0.2.10");
     }
 }
 END_TEST
@@ -567,6 +597,7 @@ static const struct range ranges[] = {
     { "coordinator", "switchover_timeout_ms", 1000, 600000, NULL, NULL, NULL },
     { "coordinator", "preempt_delay_ms", 1000, 86400000, NULL, NULL, NULL },
     { "nlb", "port", 1, 65535, NULL, NULL, NULL },
+    { "nlb", "drain_ms", 0, 3600000, NULL, NULL, NULL },
     { "timing", "heartbeat_ms", 50, 60000, "miss_count = 100\n", "isolation_ms = 120000\n",
       NULL },
     { "timing", "reconcile_ms", 100, 3600000, NULL, NULL, NULL },
@@ -606,6 +637,7 @@ static void expect_number_ok(const struct range *r, unsigned long v, const char 
     else if (strcmp(r->key, "switchover_timeout_ms") == 0) got = c.switchover_timeout_ms;
     else if (strcmp(r->key, "preempt_delay_ms") == 0) got = c.preempt_delay_ms;
     else if (strcmp(r->key, "port") == 0) got = c.port;
+    else if (strcmp(r->key, "drain_ms") == 0) got = c.drain_ms;
     else if (strcmp(r->key, "heartbeat_ms") == 0) got = c.heartbeat_ms;
     else if (strcmp(r->key, "reconcile_ms") == 0) got = c.reconcile_ms;
     else if (strcmp(r->key, "reconnect_ms") == 0) got = c.reconnect_ms;
@@ -753,6 +785,171 @@ START_TEST(err_bool)
 }
 END_TEST
 
+/* ---- [nlb] backends ----------------------------------------------------- */
+
+/* An agent's config with [nlb] given by the caller (the section's header
+ * included), so that each backend's needs can be shown. */
+#define AGENT_NO_NLB                                                            \
+    SECURITY_TEXT                                                               \
+    "[nlbctld]\n"                                                               \
+    "role = agent\n"                                                            \
+    "[agent]\n"                                                                 \
+    "node = web1\n"                                                             \
+    "coordinator = 192.0.2.5:7400\n"
+
+START_TEST(nlb_backends)
+{
+    static const struct { const char *text, *want; } forms[] = {
+        { "wmi", "wmi" }, { "WMI", "wmi" }, { "\"wmi\"", "wmi" }, { "exec", "exec" },
+        { "Exec", "exec" }, { "EXEC", "exec" }, { "sim", "sim" }, { "Sim", "sim" },
+        { "\"sim\"", "sim" },
+    };
+    struct config c;
+    size_t i;
+
+    /* Named or not, wmi needs no more than vip and port. */
+    PARSE_OK(AGENT_NO_NLB "[nlb]\nvip = 192.0.2.10\nport = 5060\n", &c);
+    ck_assert_str_eq(c.backend, "wmi");
+    ck_assert_str_eq(c.sim_dir, "");
+    ck_assert_str_eq(c.cluster_ip, "");
+    ck_assert_str_eq(c.exec_command, "nlb.exe %ACTION% %VIP%:%PORT%");
+    ck_assert_str_eq(c.exec_query, "nlb.exe queryport %VIP%:%PORT%");
+    ck_assert_uint_eq(c.drain_ms, 0);
+    PARSE_OK(AGENT_NO_NLB "[nlb]\nbackend = wmi\nvip = 192.0.2.10\nport = 5060\n", &c);
+    ck_assert_str_eq(c.backend, "wmi");
+    /* exec runs its default commands when it is given none. */
+    PARSE_OK(AGENT_NO_NLB "[nlb]\nbackend = exec\nvip = 192.0.2.10\nport = 5060\n", &c);
+    ck_assert_str_eq(c.backend, "exec");
+    ck_assert_str_eq(c.exec_command, "nlb.exe %ACTION% %VIP%:%PORT%");
+    ck_assert_str_eq(c.exec_query, "nlb.exe queryport %VIP%:%PORT%");
+    /* sim still needs its folder. */
+    PARSE_OK(AGENT_NO_NLB "[nlb]\nbackend = sim\nvip = 192.0.2.10\nport = 5060\n"
+             "sim_dir = C:\\sim\n", &c);
+    ck_assert_str_eq(c.backend, "sim");
+    ck_assert_str_eq(c.sim_dir, "C:\\sim");
+    EXPECT_ERR(AGENT_NO_NLB "[nlb]\nbackend = sim\nvip = 192.0.2.10\nport = 5060\n",
+               FILE_NAME ": [nlb] sim_dir: ", "required when role = agent and backend = sim");
+    EXPECT_ERR(AGENT_NO_NLB "[nlb]\nbackend = SIM\nvip = 192.0.2.10\nport = 5060\n",
+               FILE_NAME ": [nlb] sim_dir: ", "required when role = agent and backend = sim");
+    /* A sim_dir beside another backend is unused, not an error. */
+    PARSE_OK(AGENT_NO_NLB "[nlb]\nbackend = exec\nvip = 192.0.2.10\nport = 5060\n"
+             "sim_dir = C:\\sim\n", &c);
+    ck_assert_str_eq(c.backend, "exec");
+
+    /* Any case, quoted or not; stored in lower case. */
+    for (i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, AGENT_NO_NLB "[nlb]\nbackend = %s\nvip = 192.0.2.10\n"
+                 "port = 5060\nsim_dir = s\n", forms[i].text);
+        PARSE_OK(text, &c);
+        ck_assert_str_eq(c.backend, forms[i].want);
+    }
+    /* backend may be set only once. */
+    EXPECT_ERR("[nlb]\nbackend = wmi\nbackend = sim\n", FILE_NAME ":3: [nlb] backend: ",
+               "set twice (first on line 2)");
+}
+END_TEST
+
+START_TEST(nlb_cluster_ip_and_drain)
+{
+    struct config c;
+
+    /* cluster_ip picks the cluster; it need not be the vip. */
+    PARSE_OK(AGENT_NO_NLB "[nlb]\nvip = 192.0.2.10\nport = 5060\ncluster_ip = 192.0.2.9\n",
+             &c);
+    ck_assert_str_eq(c.cluster_ip, "192.0.2.9");
+    ck_assert_str_eq(c.vip, "192.0.2.10");
+    PARSE_OK(AGENT_NO_NLB "[nlb]\nvip = 192.0.2.10\nport = 5060\n"
+             "cluster_ip = \"192.0.2.10\"\n", &c);
+    ck_assert_str_eq(c.cluster_ip, "192.0.2.10");
+    EXPECT_ERR("[nlb]\ncluster_ip = 192.0.2.9\nCluster_IP = 192.0.2.9\n",
+               FILE_NAME ":3: [nlb] cluster_ip: ", "set twice (first on line 2)");
+
+    /* drain_ms: 0 (the default) means no drain; SIP over TCP wants some. */
+    PARSE_OK(AGENT_TEXT "drain_ms = 30000\n", &c);
+    ck_assert_uint_eq(c.drain_ms, 30000);
+    PARSE_OK(AGENT_NO_NLB "[nlb]\nbackend = exec\nvip = 192.0.2.10\nport = 5060\n"
+             "drain_ms = \"0\"\n", &c);
+    ck_assert_uint_eq(c.drain_ms, 0);
+    EXPECT_ERR(AGENT_TEXT "drain_ms = 3600001\n", FILE_NAME ":13: [nlb] drain_ms: ",
+               "'3600001' is not a number from 0 to 3600000");
+    EXPECT_ERR(AGENT_TEXT "drain_ms = -1\n", FILE_NAME ":13: [nlb] drain_ms: ",
+               "'-1' is not a number from 0 to 3600000");
+}
+END_TEST
+
+START_TEST(nlb_exec_commands)
+{
+    struct config c;
+
+    /* Taken exactly as written: quotes, %PLACEHOLDERS%, other % and
+     * backslashes are the command's; only the spaces around go. */
+    PARSE_OK(AGENT_NO_NLB "[nlb]\nbackend = exec\nvip = 192.0.2.10\nport = 5060\n"
+             "exec_command =   \"C:\\Program Files\\Site\\nlb ctl.cmd\" %ACTION% %VIP% %PORT% "
+             "--log \"%TEMP%\\nlb.log\" 100%  \n"
+             "exec_query = wlbs.exe queryport %VIP%:%PORT%\n", &c);
+    ck_assert_str_eq(c.backend, "exec");
+    ck_assert_str_eq(c.exec_command, "\"C:\\Program Files\\Site\\nlb ctl.cmd\" %ACTION% %VIP% "
+                     "%PORT% --log \"%TEMP%\\nlb.log\" 100%");
+    ck_assert_str_eq(c.exec_query, "wlbs.exe queryport %VIP%:%PORT%");
+
+    /* A value wholly in quotes keeps them: they quote the program. */
+    PARSE_OK(AGENT_NO_NLB "[nlb]\nbackend = exec\nvip = 192.0.2.10\nport = 5060\n"
+             "exec_command = \"C:\\Scripts\\nlbctl.cmd\"\n"
+             "exec_query = \"C:\\Scripts\\nlbctl.cmd\" query %VIP% %PORT%\n", &c);
+    ck_assert_str_eq(c.exec_command, "\"C:\\Scripts\\nlbctl.cmd\"");
+    ck_assert_str_eq(c.exec_query, "\"C:\\Scripts\\nlbctl.cmd\" query %VIP% %PORT%");
+
+    /* The site-script form of the example file, and wlbs.exe's. */
+    PARSE_OK(AGENT_NO_NLB "[nlb]\nbackend = exec\nvip = 192.0.2.10\nport = 5060\n"
+             "exec_command = C:\\Scripts\\nlbctl.cmd %ACTION% %VIP% %PORT%\n"
+             "exec_query = C:\\Scripts\\nlbctl.cmd query %VIP% %PORT%\n", &c);
+    ck_assert_str_eq(c.exec_command, "C:\\Scripts\\nlbctl.cmd %ACTION% %VIP% %PORT%");
+    ck_assert_str_eq(c.exec_query, "C:\\Scripts\\nlbctl.cmd query %VIP% %PORT%");
+    PARSE_OK(AGENT_NO_NLB "[nlb]\nbackend = exec\nvip = 192.0.2.10\nport = 5060\n"
+             "exec_command = wlbs.exe %ACTION% %VIP%:%PORT%\n", &c);
+    ck_assert_str_eq(c.exec_command, "wlbs.exe %ACTION% %VIP%:%PORT%");
+    ck_assert_str_eq(c.exec_query, "nlb.exe queryport %VIP%:%PORT%");
+
+    /* Non-ASCII text (a path in a localised folder) is fine. */
+    PARSE_OK(AGENT_TEXT "exec_query = C:\\Scripts\\\xc3\xa9tat.cmd %VIP%\n", &c);
+    ck_assert_str_eq(c.exec_query, "C:\\Scripts\\\xc3\xa9tat.cmd %VIP%");
+
+    /* Accepted beside another backend, or in a coordinator's file. */
+    PARSE_OK(COORDINATOR_TEXT "[nlb]\nexec_command = x %ACTION%\nexec_query = y\n", &c);
+    ck_assert_str_eq(c.exec_command, "x %ACTION%");
+    ck_assert_str_eq(c.exec_query, "y");
+
+    EXPECT_ERR("[nlb]\nexec_query = a\nEXEC_QUERY = b\n", FILE_NAME ":3: [nlb] exec_query: ",
+               "set twice (first on line 2)");
+}
+END_TEST
+
+START_TEST(err_exec_too_long)
+{
+    static const char *const keys[] = { "exec_command", "exec_query" };
+    char text[1024], prefix[64];
+    struct config c;
+    char *ok = make_line(511, "x", 'a');
+    char *bad = make_line(512, "x", 'a');
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        snprintf(text, sizeof text, AGENT_TEXT "%s = %s\n", keys[i], ok);
+        PARSE_OK(text, &c);
+        ck_assert_str_eq(i == 0 ? c.exec_command : c.exec_query, ok);
+        snprintf(prefix, sizeof prefix, FILE_NAME ":2: [nlb] %s: ", keys[i]);
+        snprintf(text, sizeof text, "[nlb]\n%s = %s\n", keys[i], bad);
+        EXPECT_ERR(text, prefix, "is 512 bytes long; at most 511");
+        /* Quotes are kept, so they count: 510 characters and two quotes. */
+        snprintf(text, sizeof text, "[nlb]\n%s = \"%s\"\n", keys[i], ok + 1);
+        EXPECT_ERR(text, prefix, "is 512 bytes long; at most 511");
+    }
+    free(ok);
+    free(bad);
+}
+END_TEST
+
 /* ---- [application] ------------------------------------------------------ */
 
 START_TEST(application_none)
@@ -832,20 +1029,20 @@ START_TEST(err_application_rules)
     /* service and path exclude each other; the message names both lines. */
     EXPECT_ERR(AGENT_TEXT "[application]\nservice = SipSrv\npath = C:\\sipd.exe\n",
                FILE_NAME ": [application] path: ",
-               "service (line 13) and path (line 14) are both set; monitor either a Windows "
+               "service (line 14) and path (line 15) are both set; monitor either a Windows "
                "service (service) or a program (path), not both");
     EXPECT_ERR(AGENT_TEXT "[application]\npath = C:\\sipd.exe\nservice = SipSrv\n",
-               FILE_NAME ": [application] path: ", "service (line 14) and path (line 13)");
+               FILE_NAME ": [application] path: ", "service (line 15) and path (line 14)");
     /* args and start belong to a program. */
     EXPECT_ERR(AGENT_TEXT "[application]\nargs = -v\n", FILE_NAME ": [application] args: ",
-               "set on line 13 without path; args and start apply only to a program named "
+               "set on line 14 without path; args and start apply only to a program named "
                "by path");
     EXPECT_ERR(AGENT_TEXT "[application]\nargs =\n", FILE_NAME ": [application] args: ",
                "without path");
     EXPECT_ERR(AGENT_TEXT "[application]\nstart = no\n", FILE_NAME ": [application] start: ",
-               "set on line 13 without path");
+               "set on line 14 without path");
     EXPECT_ERR(AGENT_TEXT "[application]\nservice = SipSrv\nstart = yes\n",
-               FILE_NAME ": [application] start: ", "set on line 14 without path");
+               FILE_NAME ": [application] start: ", "set on line 15 without path");
     EXPECT_ERR(AGENT_TEXT "[application]\nservice = SipSrv\nargs = -v\n",
                FILE_NAME ": [application] args: ", "without path");
     /* A contradiction is refused whatever the role. */
@@ -1031,7 +1228,7 @@ START_TEST(err_security_rules)
                "one of the two");
     EXPECT_ERR(AGENT_BODY "[security]\nallow_unauthenticated = true\nkey_file = k.txt\n",
                FILE_NAME ": [security] allow_unauthenticated: ", "yes contradicts key_file "
-               "(line 12)");
+               "(line 13)");
     /* The key's value is never in the message, even in these. */
     {
         char e[CONFIG_ERROR_MAX];
@@ -1149,8 +1346,25 @@ START_TEST(err_missing_required)
                "vip = 192.0.2.1\nsim_dir = s\n",
                FILE_NAME ": [nlb] port: ", "required when role = agent");
     EXPECT_ERR("[nlbctld]\nrole = agent\n[agent]\nnode = a\ncoordinator = h:1\n[nlb]\n"
-               "vip = 192.0.2.1\nport = 1\n",
+               "backend = sim\nvip = 192.0.2.1\nport = 1\n",
                FILE_NAME ": [nlb] sim_dir: ", "required when role = agent and backend = sim");
+    /* vip and port come before sim_dir, whatever the backend. */
+    EXPECT_ERR("[nlbctld]\nrole = agent\n[agent]\nnode = a\ncoordinator = h:1\n[nlb]\n"
+               "backend = sim\n",
+               FILE_NAME ": [nlb] vip: ", "required when role = agent");
+    EXPECT_ERR("[nlbctld]\nrole = agent\n[agent]\nnode = a\ncoordinator = h:1\n[nlb]\n"
+               "backend = wmi\nvip = 192.0.2.1\n",
+               FILE_NAME ": [nlb] port: ", "required when role = agent");
+    /* Only sim needs sim_dir: with the default (wmi) or exec, the next
+     * thing missing is the key. */
+    EXPECT_ERR("[nlbctld]\nrole = agent\n[agent]\nnode = a\ncoordinator = h:1\n[nlb]\n"
+               "vip = 192.0.2.1\nport = 1\n",
+               FILE_NAME ": [security] key: ", "no pre-shared key configured");
+    EXPECT_ERR("[nlbctld]\nrole = agent\n[agent]\nnode = a\ncoordinator = h:1\n[nlb]\n"
+               "backend = exec\nvip = 192.0.2.1\nport = 1\n",
+               FILE_NAME ": [security] key: ", "no pre-shared key configured");
+    /* A coordinator does not drive NLB: backend = sim needs no sim_dir. */
+    PARSE_OK(COORDINATOR_TEXT "[nlb]\nbackend = sim\n", &(struct config){ 0 });
 
     EXPECT_ERR("[nlbctld]\nrole = coordinator\n", FILE_NAME ": [pair] node1: ",
                "required when role = coordinator");
@@ -1291,8 +1505,11 @@ START_TEST(example_file)
     ck_assert_msg(config_parse("nlbctld.example.ini", text, len, &c, err, sizeof err) == 0,
                   "nlbctld.example.ini does not load: %s", err);
     ck_assert_int_eq(c.role, MODEL_ROLE_AGENT);
-    ck_assert_str_eq(c.backend, "sim");
-    ck_assert_str_eq(c.sim_dir, "C:\\ProgramData\\nlbctl\\sim");
+    /* A real agent: NLB through WMI, the simulator's folder left out. */
+    ck_assert_str_eq(c.backend, "wmi");
+    ck_assert_str_eq(c.sim_dir, "");
+    ck_assert_str_eq(c.cluster_ip, "");
+    ck_assert_uint_eq(c.drain_ms, 0);
     ck_assert_str_eq(c.vip, "192.0.2.10");
     ck_assert_ptr_nonnull(strstr(c.coordinator.host, "192.0.2."));
     free(text);
@@ -1305,7 +1522,8 @@ START_TEST(example_documents_every_key)
     static const char *const keys[] = {
         "role", "pipe", "state_dir", "log_file", "name", "node1", "node2", "preferred",
         "node", "coordinator", "listen", "election_wait_ms", "switchover_timeout_ms",
-        "backend", "vip", "port", "sim_dir", "heartbeat_ms", "reconcile_ms", "reconnect_ms",
+        "backend", "vip", "port", "sim_dir", "cluster_ip", "exec_command", "exec_query",
+        "drain_ms", "heartbeat_ms", "reconcile_ms", "reconnect_ms",
         "peer", "peer_listen", "service", "path", "args", "start", "preempt",
         "preempt_delay_ms", "miss_count", "isolation_ms", "nlb_timeout_ms", "max_delay_ms",
         "key", "key_file", "allow_unauthenticated", "status_group",
@@ -1353,6 +1571,39 @@ START_TEST(example_commented_settings)
     ck_assert_str_ne(c.state_dir, "");
     ck_assert_str_ne(c.log_file, "");
     ck_assert_str_eq(c.listen.host, "0.0.0.0");
+    /* The [nlb] settings shown commented are the defaults, but for
+     * cluster_ip and sim_dir. */
+    ck_assert_str_eq(c.backend, "wmi");
+    ck_assert_str_eq(c.sim_dir, "C:\\ProgramData\\nlbctl\\sim");
+    ck_assert_str_ne(c.cluster_ip, "");
+    ck_assert_str_eq(c.exec_command, "nlb.exe %ACTION% %VIP%:%PORT%");
+    ck_assert_str_eq(c.exec_query, "nlb.exe queryport %VIP%:%PORT%");
+    ck_assert_uint_eq(c.drain_ms, 0);
+
+    /* The lab variant the file describes, backend = sim with the sim_dir
+     * uncommented above, loads too; so does exec. */
+    {
+        static const char *const lab[] = { "backend = sim", "backend = exec" };
+        size_t k;
+        for (k = 0; k < sizeof lab / sizeof lab[0]; k++) {
+            char *copy = malloc(o + 32), *b;
+            size_t n;
+            ck_assert_ptr_nonnull(copy);
+            memcpy(copy, out, o);
+            copy[o] = '\0';
+            b = strstr(copy, "\nbackend = wmi\n");
+            ck_assert_ptr_nonnull(b);
+            b++;
+            memmove(b + strlen(lab[k]), b + strlen("backend = wmi"),
+                    o - (size_t)(b - copy) - strlen("backend = wmi"));
+            memcpy(b, lab[k], strlen(lab[k]));
+            n = o + strlen(lab[k]) - strlen("backend = wmi");
+            ck_assert_msg(config_parse("lab.ini", copy, n, &c, err, sizeof err) == 0,
+                          "the example with %s does not load: %s", lab[k], err);
+            ck_assert_str_eq(c.backend, lab[k] + strlen("backend = "));
+            free(copy);
+        }
+    }
 
     /* Switched to the coordinator role, it still loads. */
     char *role = strstr(out, "role = agent");
@@ -1418,6 +1669,13 @@ Suite *make_suite(void)
     tc = tcase_create("booleans");
     tcase_add_test(tc, bool_forms);
     tcase_add_test(tc, err_bool);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("nlb");
+    tcase_add_test(tc, nlb_backends);
+    tcase_add_test(tc, nlb_cluster_ip_and_drain);
+    tcase_add_test(tc, nlb_exec_commands);
+    tcase_add_test(tc, err_exec_too_long);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("application");

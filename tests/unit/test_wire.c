@@ -376,9 +376,9 @@ START_TEST(round_trip_exact_bytes)
     m.id = 0xA1B2C3D4u;
     m.u.set_role.epoch = 0x0102030405060708ull;
     m.u.set_role.mode = MODEL_MODE_PRIMARY;
-    static const uint8_t want_role[] = {'N',  'L',  1,    3,    0,    0,    0,    9,
+    static const uint8_t want_role[] = {'N',  'L',  1,    3,    0,    0,    0,    10,
                                         0xA1, 0xB2, 0xC3, 0xD4, 1,    2,    3,    4,
-                                        5,    6,    7,    8,    1};
+                                        5,    6,    7,    8,    1,    0};
     size_t len = encode_ok(&m, buf, sizeof buf);
     ck_assert_uint_eq(len, sizeof want_role);
     ck_assert_mem_eq(buf, want_role, sizeof want_role);

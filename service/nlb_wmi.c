@@ -1,0 +1,357 @@
+/* nlb_wmi.c - the wmi NLB backend: drives this host's NLB port rule through
+ * the NLB WMI provider (root\MicrosoftNLB), as NLB.md describes.
+ *
+ *   open:  connect root\MicrosoftNLB (missing: "NLB is not installed on this
+ *          host ..."), enable SeLoadDriverPrivilege (best effort, as
+ *          Microsoft's samples do), pick the MicrosoftNLB_Node instance whose
+ *          Name begins with "<cluster IP>:" ([nlb] cluster_ip, or vip).
+ *   set:   EnableEx / DisableEx / DrainEx(VirtualIpAddress = vip, Port = port)
+ *          on that instance's __RELPATH; ReturnValue through nlb_codes
+ *          (WLBS_OK and WLBS_ALREADY are success).
+ *   query: MicrosoftNLB_PortRuleEx rules containing the port, the one for
+ *          vip (else the all-VIPs rule), its PortState.
+ *
+ * A lost WMI connection (the WMI service restarted) or a node instance that
+ * is gone (host priority changed) costs one reconnect and one retry; the
+ * port commands are idempotent, so a retry is safe.
+ *
+ * Runs on the NLB worker thread, which has called CoInitializeEx. */
+#include "wmi_client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nlb_backend.h"
+#include "nlb_codes.h"
+
+#define NODES_MAX 32
+#define RULES_MAX 64
+#define NAME_MAX_LEN 128
+#define PATH_MAX_LEN 512
+#define WMI_ERR_MAX 768
+
+struct nlb_wmi {
+    struct wmi *wmi;
+    char vip[MODEL_NAME_MAX + 1];
+    char cluster_ip[MODEL_NAME_MAX + 1];
+    unsigned port;
+    char node_name[NAME_MAX_LEN];
+    char node_path[PATH_MAX_LEN];
+    char description[MODEL_NAME_MAX * 2 + NAME_MAX_LEN + 64];
+};
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* SeLoadDriverPrivilege on the process token, as Microsoft's NLB samples do.
+ * Failing to enable it is not an error: LocalSystem and administrators have
+ * it, and the provider says so itself if it is really missing. */
+static void enable_load_driver_privilege(void)
+{
+    HANDLE token = NULL;
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, &token))
+        return;
+    TOKEN_PRIVILEGES tp;
+    memset(&tp, 0, sizeof tp);
+    tp.PrivilegeCount = 1;
+    tp.Privileges[0].Attributes = SE_PRIVILEGE_ENABLED;
+    if (LookupPrivilegeValueW(NULL, SE_LOAD_DRIVER_NAME, &tp.Privileges[0].Luid))
+        AdjustTokenPrivileges(token, FALSE, &tp, sizeof tp, NULL, NULL);
+    CloseHandle(token);
+}
+
+/* Errors worth one reconnect and retry: the connection to WMI is gone, or
+ * the node instance's path no longer names one. */
+static int worth_retry(HRESULT hr)
+{
+    switch ((uint32_t)hr) {
+    case NLB_HR_RPC_E_DISCONNECTED:
+    case NLB_HR_RPC_S_SERVER_UNAVAILABLE:
+    case 0x80010007u: /* RPC_E_SERVER_DIED */
+    case 0x80010012u: /* RPC_E_SERVER_DIED_DNE */
+    case NLB_HR_WBEM_E_TRANSPORT_FAILURE:
+    case NLB_HR_WBEM_E_NOT_FOUND:
+    case NLB_HR_WBEM_E_INVALID_OBJECT_PATH:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* When the provider put a WLBS_* code in __ExtendedStatus, its sentence
+ * replaces WMI's. */
+static void prefer_wlbs_status(const struct nlb_wmi *n, const char *what, char *err, size_t cap)
+{
+    uint32_t status = wmi_last_status(n->wmi, NULL, 0);
+    if (status == 0 || nlb_codes_wlbs_name(status) == NULL || nlb_codes_wlbs_ok(status))
+        return;
+    char text[384];
+    nlb_codes_wlbs_text(status, n->port, n->vip, text, sizeof text);
+    snprintf(err, cap, "%s: %s", what, text);
+}
+
+/* Finds this host's node instance of the cluster: node_name, node_path. */
+struct node_rows {
+    char names[NODES_MAX][NAME_MAX_LEN];
+    char paths[NODES_MAX][PATH_MAX_LEN];
+};
+
+static HRESULT find_node(struct nlb_wmi *n, char *err, size_t cap)
+{
+    const char *name_ptrs[NODES_MAX];
+    IEnumWbemClassObject *rows = NULL;
+    size_t count = 0;
+    char why[WMI_ERR_MAX];
+
+    struct node_rows *r = malloc(sizeof *r);
+    if (!r) {
+        snprintf(err, cap, "out of memory");
+        return E_OUTOFMEMORY;
+    }
+    char (*names)[NAME_MAX_LEN] = r->names;
+    char (*paths)[PATH_MAX_LEN] = r->paths;
+    HRESULT hr = wmi_query(n->wmi, NLB_CODES_NODE_QUERY, &rows, why, sizeof why);
+    if (FAILED(hr)) {
+        snprintf(err, cap, "cannot list this host's NLB nodes: %s", why);
+        free(r);
+        return hr;
+    }
+    for (;;) {
+        IWbemClassObject *obj = NULL;
+        hr = wmi_next(n->wmi, rows, &obj, why, sizeof why);
+        if (FAILED(hr)) {
+            snprintf(err, cap, "cannot list this host's NLB nodes: %s", why);
+            goto done;
+        }
+        if (hr == S_FALSE)
+            break;
+        if (count < NODES_MAX) {
+            name_ptrs[count] = NULL;
+            if (wmi_get_string(obj, "Name", names[count], NAME_MAX_LEN, why, sizeof why) == S_OK &&
+                wmi_get_relpath(obj, paths[count], PATH_MAX_LEN, why, sizeof why) == S_OK)
+                name_ptrs[count] = names[count];
+            count++;
+        }
+        IWbemClassObject_Release(obj);
+    }
+    int i = nlb_codes_pick_node(name_ptrs, count, n->cluster_ip);
+    if (i < 0) {
+        nlb_codes_no_node_text(name_ptrs, count, n->cluster_ip, err, cap);
+        hr = WBEM_E_NOT_FOUND;
+        goto done;
+    }
+    snprintf(n->node_name, sizeof n->node_name, "%s", names[i]);
+    snprintf(n->node_path, sizeof n->node_path, "%s", paths[i]);
+    snprintf(n->description, sizeof n->description, "wmi %s:%u on cluster %s (node %s)", n->vip,
+             n->port, n->cluster_ip, n->node_name);
+    hr = S_OK;
+done:
+    IEnumWbemClassObject_Release(rows);
+    free(r);
+    return hr;
+}
+
+/* Connects (again) and finds the node. */
+static HRESULT connect_node(struct nlb_wmi *n, char *err, size_t cap)
+{
+    char why[WMI_ERR_MAX];
+    wmi_close(n->wmi);
+    n->wmi = NULL;
+    HRESULT hr = wmi_connect(NLB_CODES_NAMESPACE, &n->wmi, why, sizeof why);
+    if (FAILED(hr)) {
+        n->wmi = NULL;
+        if (hr == (HRESULT)WBEM_E_INVALID_NAMESPACE)
+            nlb_codes_hresult_text((uint32_t)hr, NLB_CODES_NAMESPACE, err, cap);
+        else
+            snprintf(err, cap, "%s", why);
+        return hr;
+    }
+    return find_node(n, err, cap);
+}
+
+/* ---- the backend ---------------------------------------------------------------- */
+
+static const char *verb_of(uint8_t state)
+{
+    switch (state) {
+    case MODEL_PORT_ENABLED:
+        return "enable";
+    case MODEL_PORT_DISABLED:
+        return "disable";
+    default:
+        return "drain";
+    }
+}
+
+static HRESULT try_set(struct nlb_wmi *n, const char *method, uint32_t *rv, char *err, size_t cap)
+{
+    const struct wmi_arg args[] = {
+        {NLB_CODES_PARAM_VIP, WMI_ARG_STRING, n->vip, 0},
+        {NLB_CODES_PARAM_PORT, WMI_ARG_UINT32, NULL, n->port},
+    };
+    return wmi_call(n->wmi, n->node_path, method, args, sizeof args / sizeof args[0], rv, NULL,
+                    err, cap);
+}
+
+static int wmi_set(void *impl, uint8_t state, char *err, size_t cap)
+{
+    struct nlb_wmi *n = impl;
+    const char *method = nlb_codes_method(state);
+    if (!method) {
+        snprintf(err, cap, "internal: cannot set port state %u", state);
+        return -1;
+    }
+    char what[160];
+    snprintf(what, sizeof what, "cannot %s port %u (VIP %s) with NLB's %s", verb_of(state),
+             n->port, n->vip, method);
+    char why[WMI_ERR_MAX];
+    uint32_t rv = 0;
+    HRESULT hr = n->wmi ? try_set(n, method, &rv, why, sizeof why) : (HRESULT)RPC_E_DISCONNECTED;
+    if (FAILED(hr) && worth_retry(hr)) {
+        hr = connect_node(n, why, sizeof why);
+        if (SUCCEEDED(hr))
+            hr = try_set(n, method, &rv, why, sizeof why);
+    }
+    if (FAILED(hr)) {
+        snprintf(err, cap, "%s: %s", what, why);
+        if (n->wmi)
+            prefer_wlbs_status(n, what, err, cap);
+        return -1;
+    }
+    if (!nlb_codes_wlbs_ok(rv)) {
+        nlb_codes_wlbs_text(rv, n->port, n->vip, why, sizeof why);
+        snprintf(err, cap, "%s: %s", what, why);
+        return -1;
+    }
+    return 0;
+}
+
+struct rule_rows {
+    char names[RULES_MAX][NAME_MAX_LEN];
+    char vips[RULES_MAX][MODEL_NAME_MAX + 1];
+    uint32_t states[RULES_MAX];
+    int state_ok[RULES_MAX];
+    const char *name_ptrs[RULES_MAX];
+    const char *vip_ptrs[RULES_MAX];
+    size_t count;
+};
+
+static HRESULT read_rules(struct nlb_wmi *n, const char *wql, struct rule_rows *r, char *err,
+                          size_t cap)
+{
+    IEnumWbemClassObject *rows = NULL;
+    char why[WMI_ERR_MAX];
+    r->count = 0;
+    HRESULT hr = wmi_query(n->wmi, wql, &rows, err, cap);
+    if (FAILED(hr))
+        return hr;
+    for (;;) {
+        IWbemClassObject *obj = NULL;
+        hr = wmi_next(n->wmi, rows, &obj, err, cap);
+        if (FAILED(hr))
+            break;
+        if (hr == S_FALSE) {
+            hr = S_OK;
+            break;
+        }
+        if (r->count < RULES_MAX) {
+            size_t i = r->count++;
+            r->name_ptrs[i] = NULL;
+            r->vip_ptrs[i] = NULL;
+            if (wmi_get_string(obj, "Name", r->names[i], NAME_MAX_LEN, why, sizeof why) == S_OK)
+                r->name_ptrs[i] = r->names[i];
+            if (wmi_get_string(obj, "VirtualIpAddress", r->vips[i], sizeof r->vips[i], why,
+                               sizeof why) == S_OK)
+                r->vip_ptrs[i] = r->vips[i];
+            r->state_ok[i] = wmi_get_uint32(obj, "PortState", &r->states[i], why, sizeof why) == S_OK;
+        }
+        IWbemClassObject_Release(obj);
+    }
+    IEnumWbemClassObject_Release(rows);
+    return hr;
+}
+
+static int wmi_query_state(void *impl, uint8_t *state, char *err, size_t cap)
+{
+    struct nlb_wmi *n = impl;
+    *state = MODEL_PORT_UNKNOWN;
+    char wql[128];
+    nlb_codes_rule_query(n->port, wql, sizeof wql);
+    struct rule_rows *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    char why[WMI_ERR_MAX];
+    int rc = -1;
+    HRESULT hr = n->wmi ? read_rules(n, wql, r, why, sizeof why) : (HRESULT)RPC_E_DISCONNECTED;
+    if (FAILED(hr) && worth_retry(hr)) {
+        hr = connect_node(n, why, sizeof why);
+        if (SUCCEEDED(hr))
+            hr = read_rules(n, wql, r, why, sizeof why);
+    }
+    if (FAILED(hr)) {
+        snprintf(err, cap, "cannot read the NLB port rule for port %u (VIP %s): %s", n->port,
+                 n->vip, why);
+        goto done;
+    }
+    int i = nlb_codes_pick_rule(r->name_ptrs, r->vip_ptrs, r->count, n->cluster_ip, n->vip);
+    if (i < 0) {
+        nlb_codes_wlbs_text(NLB_WLBS_NOT_FOUND, n->port, n->vip, err, cap);
+        goto done;
+    }
+    if (!r->state_ok[i]) {
+        snprintf(err, cap, "NLB's port rule for port %u (VIP %s) has no readable PortState",
+                 n->port, n->vip);
+        goto done;
+    }
+    rc = nlb_codes_port_state(r->states[i], n->port, n->vip, state, err, cap);
+done:
+    free(r);
+    return rc;
+}
+
+static const char *wmi_describe(void *impl)
+{
+    const struct nlb_wmi *n = impl;
+    return n->description;
+}
+
+static void wmi_close_backend(void *impl)
+{
+    struct nlb_wmi *n = impl;
+    if (!n)
+        return;
+    wmi_close(n->wmi);
+    free(n);
+}
+
+static const struct nlb_ops wmi_ops = {
+    .set = wmi_set,
+    .query = wmi_query_state,
+    .describe = wmi_describe,
+    .close = wmi_close_backend,
+};
+
+void *nlb_wmi_open(const struct config *cfg, const char *node, const struct nlb_ops **ops,
+                   char *err, size_t cap)
+{
+    (void)node; /* NLB knows its own host */
+    struct nlb_wmi *n = calloc(1, sizeof *n);
+    if (!n) {
+        snprintf(err, cap, "out of memory");
+        return NULL;
+    }
+    snprintf(n->vip, sizeof n->vip, "%s", cfg->vip);
+    snprintf(n->cluster_ip, sizeof n->cluster_ip, "%s", cfg->cluster_ip[0] ? cfg->cluster_ip : cfg->vip);
+    n->port = cfg->port;
+    snprintf(n->description, sizeof n->description, "wmi %s:%u on cluster %s", n->vip, n->port,
+             n->cluster_ip);
+    enable_load_driver_privilege();
+    if (FAILED(connect_node(n, err, cap))) {
+        wmi_close_backend(n);
+        return NULL;
+    }
+    *ops = &wmi_ops;
+    return n;
+}
