@@ -1846,10 +1846,85 @@ START_TEST(random_event_sequence)
 }
 END_TEST
 
+/* ---- drain --------------------------------------------------------------------- */
+
+static void ev_set_role_drain(struct agent *a, uint64_t epoch, uint64_t now,
+                              struct agent_actions *out)
+{
+    struct wire_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = WIRE_SET_ROLE;
+    m.u.set_role.epoch = epoch;
+    m.u.set_role.mode = MODEL_MODE_BACKUP;
+    m.u.set_role.drain = 1;
+    ev_message(a, &m, now, out);
+}
+
+START_TEST(drain_then_disable)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_primary(&a, 6, &out);
+    a.set.drain_ms = 3000;
+    ev_heartbeat(&a, 6, 0, T0 + 200, &out);
+    ev_set_role_drain(&a, 7, T0 + 200, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DRAINING);
+    int set = find(&out, AGENT_ACT_NLB_SET, 0);
+    ck_assert_int_ge(set, 0);
+    ck_assert_uint_eq(out.items[set].port, MODEL_PORT_DRAINING);
+    ev_nlb_done(&a, MODEL_PORT_DRAINING, 1, T0 + 210, &out);
+    /* A repeated order does not cut the drain short. */
+    ev_set_role_drain(&a, 7, T0 + 300, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DRAINING);
+    ev_set_role(&a, 7, MODEL_MODE_BACKUP, T0 + 400, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DRAINING);
+    ck_assert_int_eq(find(&out, AGENT_ACT_NLB_SET, 0), -1);
+    /* Not before drain_ms ... */
+    ev_plain(&a, AGENT_EV_TICK, T0 + 200 + 3000 - 1, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DRAINING);
+    /* ... then disabled. */
+    ev_plain(&a, AGENT_EV_TICK, T0 + 200 + 3000, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DISABLED);
+    set = find(&out, AGENT_ACT_NLB_SET, 0);
+    ck_assert_int_ge(set, 0);
+    ck_assert_uint_eq(out.items[set].port, MODEL_PORT_DISABLED);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_INFO, "drain time over"), 0);
+}
+END_TEST
+
+START_TEST(no_drain_without_flag_or_setting)
+{
+    struct agent a;
+    struct agent_actions out;
+    /* A failover's order (no drain flag): disabled at once. */
+    ready_primary(&a, 6, &out);
+    a.set.drain_ms = 3000;
+    ev_set_role(&a, 7, MODEL_MODE_BACKUP, T0 + 200, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DISABLED);
+    /* drain_ms 0: the flag changes nothing. */
+    ready_primary(&a, 6, &out);
+    ev_set_role_drain(&a, 7, T0 + 200, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DISABLED);
+    /* The application fails while draining: disabled at once. */
+    ready_primary(&a, 6, &out);
+    a.set.drain_ms = 3000;
+    ev_set_role_drain(&a, 7, T0 + 200, &out);
+    ev_nlb_done(&a, MODEL_PORT_DRAINING, 1, T0 + 210, &out);
+    ev_app(&a, 0, T0 + 300, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DISABLED);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("agent");
     TCase *tc;
+
+    tc = tcase_create("drain");
+    tcase_add_test(tc, drain_then_disable);
+    tcase_add_test(tc, no_drain_without_flag_or_setting);
+    suite_add_tcase(s, tc);
 
     tc = tcase_create("start");
     tcase_add_test(tc, init_state);

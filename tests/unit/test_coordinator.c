@@ -2925,6 +2925,34 @@ START_TEST(epochs_random_sequence)
 }
 END_TEST
 
+/* ---- drain ---------------------------------------------------------------------- */
+
+START_TEST(switchover_asks_to_drain_failover_does_not)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    /* A planned switchover: the old primary may drain, and a draining
+     * report at the new epoch lets the new primary enable. */
+    stable_web1(&c, &out);
+    ev_switchover(&c, 3, "web2", 0, T0 + 100, &out);
+    int i = find_role(&out, C1, MODEL_MODE_BACKUP);
+    ck_assert_int_ge(i, 0);
+    ck_assert_uint_eq(out.items[i].msg.u.set_role.drain, 1);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_DEMOTING);
+    ev_report(&c, C1, 7, MODEL_MODE_BACKUP, 1, MODEL_PORT_DRAINING, T0 + 110, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
+    ck_assert_uint_eq(out.items[find_role(&out, C2, MODEL_MODE_PRIMARY)].msg.u.set_role.drain, 0);
+
+    /* A failover (the primary's application failed): no drain. */
+    stable_web1(&c, &out);
+    ev_report(&c, C1, 6, MODEL_MODE_BACKUP, 0, MODEL_PORT_DISABLED, T0 + 100, &out);
+    i = find_role(&out, C1, MODEL_MODE_BACKUP);
+    ck_assert_int_ge(i, 0);
+    ck_assert_uint_eq(out.items[i].msg.u.set_role.drain, 0);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("coordinator");
@@ -2963,6 +2991,10 @@ Suite *make_suite(void)
     tcase_add_test(tc, switchover_target_already_primary);
     tcase_add_test(tc, switchover_target_not_connected);
     tcase_add_test(tc, switchover_target_unhealthy);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("drain");
+    tcase_add_test(tc, switchover_asks_to_drain_failover_does_not);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("switchover");
