@@ -337,11 +337,6 @@ static int start(struct agent_host *h)
 {
     const struct config *cfg = h->env->cfg;
     char err[512];
-    uint64_t epoch = 0;
-    if (epoch_load(h->env->state_dir, &epoch, err, sizeof err) != 0) {
-        log_write(LOG_ERROR, "%s", err);
-        return DAEMON_EXIT_STATE;
-    }
     struct agent_settings set;
     memset(&set, 0, sizeof set);
     snprintf(set.pair, sizeof set.pair, "%s", cfg->pair);
@@ -352,7 +347,7 @@ static int start(struct agent_host *h)
     set.peer_loss_ms = cfg->heartbeat_ms * cfg->miss_count;
     set.has_peer = cfg->peer.port != 0;
     set.drain_ms = cfg->drain_ms;
-    agent_init(&h->core, &set, epoch, win_now_ms());
+    agent_init(&h->core, &set, h->env->epoch, win_now_ms());
 
     /* Opening WMI can take seconds on a busy host: allow more than one command. */
     uint32_t open_ms = cfg->nlb_timeout_ms > 10000 ? cfg->nlb_timeout_ms : 10000;

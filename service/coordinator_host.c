@@ -197,11 +197,6 @@ static int start(struct coordinator_host *h)
 {
     const struct config *cfg = h->env->cfg;
     char err[512];
-    uint64_t epoch = 0;
-    if (epoch_load(h->env->state_dir, &epoch, err, sizeof err) != 0) {
-        log_write(LOG_ERROR, "%s", err);
-        return DAEMON_EXIT_STATE;
-    }
     struct coordinator_settings set;
     memset(&set, 0, sizeof set);
     snprintf(set.pair, sizeof set.pair, "%s", cfg->pair);
@@ -215,7 +210,7 @@ static int start(struct coordinator_host *h)
     set.max_delay_ms = cfg->max_delay_ms;
     set.preempt = cfg->preempt;
     set.preempt_delay_ms = cfg->preempt_delay_ms;
-    coordinator_init(&h->core, &set, epoch, win_now_ms());
+    coordinator_init(&h->core, &set, h->env->epoch, win_now_ms());
 
     h->env->progress(h->env->progress_ctx, DAEMON_STARTING);
     h->pipe = pipe_server_open(cfg->pipe, cfg->status_group, err, sizeof err);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "epoch_store.h"
 #include "hmac_cng.h"
 #include "log.h"
 #include "net.h"
@@ -139,6 +140,12 @@ int daemon_run(const struct config *cfg, HANDLE stop_event, int console,
         log_write(LOG_ERROR, "%s", err);
         log_close();
         return DAEMON_EXIT_STARTUP;
+    }
+    if (epoch_load(env.state_dir, &env.epoch, err, sizeof err) != 0) {
+        log_write(LOG_ERROR, "%s", err);
+        net_cleanup();
+        log_close();
+        return DAEMON_EXIT_STATE;
     }
     static uint8_t key[64];
     uint8_t key_len = 0;

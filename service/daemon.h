@@ -26,6 +26,7 @@ typedef void (*daemon_progress_fn)(void *ctx, int progress);
 struct daemon_env {
     const struct config *cfg;
     char state_dir[CONFIG_PATH_MAX];
+    uint64_t epoch; /* the epoch stored by the last run (0 if none) */
     HANDLE stop_event;
     daemon_progress_fn progress; /* STARTING is repeated as a checkpoint */
     void *progress_ctx;
