@@ -3,7 +3,15 @@
  * holding one word: enabled, disabled or draining. A missing file is a rule
  * that does not exist yet, as NLB's PortState 0 ("not found"); the first
  * command creates it. Writes replace the file atomically, so a test reading
- * it never sees half a word. */
+ * it never sees half a word.
+ *
+ * Fault switches, for tests: a file <same name>.fault beside it holding
+ *   ignore          commands report success and change nothing (the seed's
+ *                   NLB that does not react on a cut-off NIC)
+ *   fail            commands fail ("simulated NLB failure")
+ *   unreachable     commands and queries fail, as if WMI did not answer
+ *   slow <ms>       every call takes that long first (a hung WMI call)
+ * read at every call, so a test switches faults on and off while it runs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,9 +69,46 @@ static void sim_close(void *impl) { free(impl); }
 
 static const char *sim_describe(void *impl) { return ((struct sim_rule *)impl)->description; }
 
+enum sim_fault { FAULT_NONE, FAULT_IGNORE, FAULT_FAIL, FAULT_UNREACHABLE };
+
+/* Reads the fault switch; sleeps here for "slow". */
+static int sim_fault(const struct sim_rule *nlb)
+{
+    char path[SIM_PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s.fault", nlb->path);
+    size_t len = 0;
+    DWORD rc = 0;
+    char *text = win_read_file(path, 64, &len, &rc);
+    if (!text)
+        return FAULT_NONE;
+    int fault = FAULT_NONE;
+    if (strncmp(text, "ignore", 6) == 0)
+        fault = FAULT_IGNORE;
+    else if (strncmp(text, "fail", 4) == 0)
+        fault = FAULT_FAIL;
+    else if (strncmp(text, "unreachable", 11) == 0)
+        fault = FAULT_UNREACHABLE;
+    else if (strncmp(text, "slow ", 5) == 0)
+        Sleep((DWORD)strtoul(text + 5, NULL, 10));
+    free(text);
+    return fault;
+}
+
 static int sim_set(void *impl, uint8_t state, char *err, size_t cap)
 {
     struct sim_rule *nlb = impl;
+    switch (sim_fault(nlb)) {
+    case FAULT_IGNORE:
+        return 0;
+    case FAULT_FAIL:
+        snprintf(err, cap, "simulated NLB failure (%s.fault)", nlb->path);
+        return -1;
+    case FAULT_UNREACHABLE:
+        snprintf(err, cap, "simulated NLB does not answer (%s.fault)", nlb->path);
+        return -1;
+    default:
+        break;
+    }
     if (state != MODEL_PORT_ENABLED && state != MODEL_PORT_DISABLED &&
         state != MODEL_PORT_DRAINING) {
         snprintf(err, cap, "internal: cannot set port state %u", state);
@@ -83,6 +128,11 @@ static int sim_set(void *impl, uint8_t state, char *err, size_t cap)
 static int sim_query(void *impl, uint8_t *state, char *err, size_t cap)
 {
     struct sim_rule *nlb = impl;
+    if (sim_fault(nlb) == FAULT_UNREACHABLE) {
+        *state = MODEL_PORT_UNKNOWN;
+        snprintf(err, cap, "simulated NLB does not answer (%s.fault)", nlb->path);
+        return -1;
+    }
     size_t len = 0;
     DWORD rc = 0;
     char *text = win_read_file(nlb->path, 64, &len, &rc);
