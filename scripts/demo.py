@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The nlbctl demo: election, switchover, switch back, on three Windows
-processes under Wine (one coordinator, two agents) with the simulated NLB.
+"""The nlbctl demo: election, switchover, switch back, and an application
+crash, on three Windows processes under Wine (one coordinator, two agents,
+each watching a stand-in application) with the simulated NLB.
 
 usage: demo.py BUILD_DIR    (scripts/demo.sh builds first and calls this)
 """
@@ -45,7 +46,7 @@ def main():
     subprocess.run([os.path.join(ROOT, "tests", "wine-prefix.sh"), "copy", wine_dir, prefix],
                    check=True, stdout=subprocess.DEVNULL)
     os.environ["WINEPREFIX"] = prefix
-    cluster = Cluster(build_dir, work, tag="demo")
+    cluster = Cluster(build_dir, work, tag="demo", app=True)
     try:
         with cluster:
             print("Starting the coordinator and the agents of node1 and node2 "
@@ -65,6 +66,19 @@ def main():
             rc, out, err = cluster.nlbctl("switchover", "--to", "node1")
             print(f"{(out or err).strip()}   [exit code {rc}, {time.monotonic() - t0:.2f} s]")
             show(cluster, "3. after the switch back")
+
+            print("\nKilling node1's application (the SIP server, in production)...")
+            t0 = time.monotonic()
+            cluster.kill_app("node1")
+            wait_until("node2 serving", lambda: cluster.port_state("node2") == "enabled",
+                       timeout=10, interval=0.005)
+            print(f"node2's port enabled {(time.monotonic() - t0) * 1000:.0f} ms after the kill")
+            wait_until("the failover", lambda: settled(cluster, "node2"), timeout=10)
+            show(cluster, "4. after the application crash on node1")
+
+            print("\n$ nlbctl history   (the coordinator's decisions, newest first)")
+            rc, out, err = cluster.nlbctl("history")
+            print(out.rstrip())
 
             print("\n$ nlbctl status   (the coordinator's view, as an administrator sees it)")
             rc, out, err = cluster.nlbctl("status")
