@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The demo: a coordinator and two agents under Wine with the simulated NLB;
 # an election, a manual switchover, a switch back and an application crash,
-# showing who is primary
-# and every port state at each step. Needs nothing but a fresh Debian 12.
+# showing who is primary and every port state at each step. Needs nothing
+# but a fresh Debian 12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh >/dev/null
