@@ -317,6 +317,22 @@ static int on_pipe_request(void *ctx, uint32_t token, const struct wire_msg *req
         wire_history_fill(&reply->u.history, &h->core.history, win_now_ms());
         return PIPE_ANSWER_NOW;
     }
+    if (req->type == WIRE_APP_STATUS) {
+        /* The cooperating application's own word (passive SIP monitoring:
+         * SERVICE_UNAVAILABLE after a silence). */
+        if (!req->u.app_status.available || !h->core.app_available)
+            log_write(req->u.app_status.available ? LOG_INFO : LOG_WARNING,
+                      "the application reports %s: %s",
+                      req->u.app_status.available ? "it can serve" : "SERVICE_UNAVAILABLE",
+                      req->u.app_status.reason[0] ? req->u.app_status.reason : "(no reason)");
+        struct agent_event ev = {.type = AGENT_EV_APP_REPORT,
+                                 .ok = req->u.app_status.available};
+        step(h, &ev);
+        reply->type = WIRE_RESULT;
+        reply->u.result.code = MODEL_OK;
+        snprintf(reply->u.result.text, sizeof reply->u.result.text, "noted");
+        return PIPE_ANSWER_NOW;
+    }
     reply->type = WIRE_RESULT;
     if (req->type == WIRE_SWITCHOVER_REQ) {
         reply->u.result.code = MODEL_ERR_NOT_SUPPORTED;

@@ -314,16 +314,21 @@ static void on_peer_message(struct agent *a, const struct wire_msg *m, uint64_t 
 
 /* W2: a primary whose application dies disables its own port at once and
  * says so; the coordinator then promotes the other node. */
-static void on_app(struct agent *a, uint8_t healthy, uint64_t now, struct agent_actions *out)
+static void on_app(struct agent *a, uint64_t now, struct agent_actions *out)
 {
+    uint8_t healthy = a->app_running && a->app_available;
     if (healthy == a->app_healthy)
         return;
     a->app_healthy = healthy;
     if (a->stopping)
         return; /* the port is already on its way to disabled */
     if (!healthy) {
-        logf_(out, AGENT_LOG_ERROR, "the application is down");
-        fire(a, T_APP_FAILED, "the application failed", now, out);
+        logf_(out, AGENT_LOG_ERROR, "the application is %s",
+              a->app_running ? "running but says it cannot serve" : "down");
+        fire(a, T_APP_FAILED,
+             a->app_running ? "the application reported SERVICE_UNAVAILABLE"
+                            : "the application failed",
+             now, out);
         reconcile(a, out);
     } else {
         logf_(out, AGENT_LOG_INFO, "the application is healthy again; this node can be backup");
@@ -384,7 +389,8 @@ void agent_init(struct agent *a, const struct agent_settings *set, uint64_t pers
     a->epoch = persisted_epoch;
     a->port_desired = MODEL_PORT_DISABLED;
     a->port_actual = MODEL_PORT_UNKNOWN;
-    a->app_healthy = 1; /* no application monitor configured: nothing says otherwise */
+    /* No application monitor configured: nothing says otherwise. */
+    a->app_healthy = a->app_running = a->app_available = 1;
     a->next_report_at = now;
     a->next_reconcile_at = now + set->reconcile_ms;
     a->last_transition_at = now;
@@ -431,7 +437,15 @@ void agent_step(struct agent *a, const struct agent_event *ev, uint64_t now,
         a->peer_up = 0;
         break;
     case AGENT_EV_APP:
-        on_app(a, ev->ok ? 1 : 0, now, out);
+        a->app_running = ev->ok ? 1 : 0;
+        on_app(a, now, out);
+        break;
+    case AGENT_EV_APP_REPORT:
+        if ((ev->ok ? 1 : 0) != a->app_available)
+            logf_(out, ev->ok ? AGENT_LOG_INFO : AGENT_LOG_WARNING, "the application says %s",
+                  ev->ok ? "it can serve again" : "SERVICE_UNAVAILABLE");
+        a->app_available = ev->ok ? 1 : 0;
+        on_app(a, now, out);
         break;
     case AGENT_EV_NLB_DONE:
         on_nlb_done(a, ev, now, out);

@@ -40,7 +40,8 @@ enum agent_event_type {
     AGENT_EV_APP,        /* the application's health changed: ok = healthy */
     AGENT_EV_PEER_UP,    /* the link to the peer agent is connected */
     AGENT_EV_PEER_DOWN,  /* ... and lost */
-    AGENT_EV_PEER_MESSAGE /* a decoded message from the peer agent */
+    AGENT_EV_PEER_MESSAGE, /* a decoded message from the peer agent */
+    AGENT_EV_APP_REPORT    /* the application's own word: ok = it can serve */
 };
 
 struct agent_event {
@@ -89,7 +90,9 @@ struct agent {
     uint8_t port_actual;  /* last state read back; UNKNOWN before the first */
     uint8_t port_commanded; /* what the running NLB_SET asked for */
     uint8_t pending;      /* enum agent_nlb_pending */
-    uint8_t app_healthy;
+    uint8_t app_healthy;   /* app_running && app_available */
+    uint8_t app_running;   /* the monitor sees the process or service running */
+    uint8_t app_available; /* the application has not said SERVICE_UNAVAILABLE */
     uint8_t coord_up;
     uint8_t peer_up;      /* the peer link is connected */
     uint8_t peer_heard;   /* a REPORT came from the peer since start */

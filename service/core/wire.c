@@ -178,6 +178,10 @@ static void pack_payload(struct cursor *c, const struct wire_msg *m)
     case WIRE_STATUS_REQ:
     case WIRE_HISTORY_REQ:
         break;
+    case WIRE_APP_STATUS:
+        put_u8(c, m->u.app_status.available);
+        put_str(c, m->u.app_status.reason, WIRE_REASON_MAX);
+        break;
     case WIRE_HISTORY_REPLY:
         if (m->u.history.count > WIRE_HISTORY_MAX) {
             c->bad = 1;
@@ -252,6 +256,10 @@ static void unpack_payload(struct cursor *c, struct wire_msg *m)
     case WIRE_STATUS_REQ:
     case WIRE_HISTORY_REQ:
         break;
+    case WIRE_APP_STATUS:
+        m->u.app_status.available = get_bool(c);
+        get_str(c, m->u.app_status.reason, sizeof m->u.app_status.reason);
+        break;
     case WIRE_HISTORY_REPLY:
         m->u.history.count = get_enum(c, WIRE_HISTORY_MAX);
         for (uint8_t i = 0; !c->bad && i < m->u.history.count; i++) {
@@ -303,6 +311,7 @@ static int type_known(uint8_t t)
     case WIRE_RESULT:
     case WIRE_HISTORY_REQ:
     case WIRE_HISTORY_REPLY:
+    case WIRE_APP_STATUS:
         return 1;
     default:
         return 0;
@@ -412,6 +421,7 @@ const char *wire_type_name(uint8_t type)
     case WIRE_RESULT: return "RESULT";
     case WIRE_HISTORY_REQ: return "HISTORY_REQ";
     case WIRE_HISTORY_REPLY: return "HISTORY_REPLY";
+    case WIRE_APP_STATUS: return "APP_STATUS";
     default: return "?";
     }
 }

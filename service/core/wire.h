@@ -46,7 +46,9 @@ enum wire_type {
     WIRE_RESULT = 19, /* answer to a request: result code and a sentence */
     WIRE_HISTORY_REQ = 20,
     WIRE_HISTORY_REPLY = 21,
-    WIRE_TYPE_MAX = 21
+    /* the cooperating application -> its local agent (named pipe) */
+    WIRE_APP_STATUS = 22,
+    WIRE_TYPE_MAX = 22
 };
 
 enum wire_error {
@@ -94,6 +96,13 @@ struct wire_set_role {
 struct wire_heartbeat {
     uint64_t epoch;
     uint32_t silent_ms; /* since the coordinator last heard this agent */
+};
+
+/* The application's own word on whether it can serve: SERVICE_UNAVAILABLE
+ * (for example no SIP received for a while) is available = 0. */
+struct wire_app_status {
+    uint8_t available;
+    char reason[WIRE_REASON_MAX + 1];
 };
 
 struct wire_switchover_req {
@@ -157,6 +166,7 @@ struct wire_msg {
         struct wire_result result;
         struct wire_status_reply status;
         struct wire_history_reply history;
+        struct wire_app_status app_status;
     } u;
 };
 

@@ -1916,10 +1916,61 @@ START_TEST(no_drain_without_flag_or_setting)
 }
 END_TEST
 
+/* ---- the application's own report (passive monitoring) ------------------------- */
+
+static void ev_app_report(struct agent *a, uint8_t available, uint64_t now,
+                          struct agent_actions *out)
+{
+    struct agent_event ev = {.type = AGENT_EV_APP_REPORT, .ok = available};
+    step(a, &ev, now, out);
+}
+
+START_TEST(app_unavailable_steps_down)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_primary(&a, 6, &out);
+    ev_app_report(&a, 0, T0 + 200, &out);
+    ck_assert_uint_eq(a.app_healthy, 0);
+    ck_assert_uint_eq(a.app_running, 1);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DISABLED);
+    ck_assert_int_ge(find(&out, AGENT_ACT_NLB_SET, 0), 0);
+    ck_assert_ptr_nonnull(strstr(a.last_reason, "SERVICE_UNAVAILABLE"));
+    /* Available again: healthy, still backup (no failback by itself). */
+    ev_app_report(&a, 1, T0 + 300, &out);
+    ck_assert_uint_eq(a.app_healthy, 1);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+}
+END_TEST
+
+START_TEST(app_health_needs_both)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_backup(&a, 5, &out);
+    ev_app(&a, 0, T0 + 100, &out);
+    ev_app_report(&a, 1, T0 + 110, &out);
+    ck_assert_uint_eq(a.app_healthy, 0); /* not running: its word does not help */
+    ev_app(&a, 1, T0 + 120, &out);
+    ck_assert_uint_eq(a.app_healthy, 1);
+    ev_app_report(&a, 0, T0 + 130, &out);
+    ck_assert_uint_eq(a.app_healthy, 0);
+    /* Repeated reports change nothing and say nothing. */
+    ev_app_report(&a, 0, T0 + 140, &out);
+    ck_assert_uint_eq(out.count, 0);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("agent");
     TCase *tc;
+
+    tc = tcase_create("app_report");
+    tcase_add_test(tc, app_unavailable_steps_down);
+    tcase_add_test(tc, app_health_needs_both);
+    suite_add_tcase(s, tc);
 
     tc = tcase_create("drain");
     tcase_add_test(tc, drain_then_disable);

@@ -16,7 +16,7 @@
 static const uint8_t all_types[] = {WIRE_HELLO,        WIRE_REPORT,        WIRE_SET_ROLE,
                                     WIRE_HEARTBEAT,    WIRE_STATUS_REQ,    WIRE_SWITCHOVER_REQ,
                                     WIRE_STATUS_REPLY, WIRE_RESULT,        WIRE_HISTORY_REQ,
-                                    WIRE_HISTORY_REPLY};
+                                    WIRE_HISTORY_REPLY, WIRE_APP_STATUS};
 #define N_TYPES (sizeof all_types / sizeof all_types[0])
 
 /* Fills dst with n copies of a character pattern and a terminator. */
@@ -62,6 +62,10 @@ static void sample_msg(uint8_t type, struct wire_msg *m)
         break;
     case WIRE_STATUS_REQ:
     case WIRE_HISTORY_REQ:
+        break;
+    case WIRE_APP_STATUS:
+        m->u.app_status.available = 1;
+        fill_str(m->u.app_status.reason, WIRE_REASON_MAX, 'r');
         break;
     case WIRE_HISTORY_REPLY:
         m->u.history.count = WIRE_HISTORY_MAX;
@@ -223,6 +227,10 @@ static void assert_msg_equal(const struct wire_msg *a, const struct wire_msg *b)
         break;
     case WIRE_STATUS_REQ:
     case WIRE_HISTORY_REQ:
+        break;
+    case WIRE_APP_STATUS:
+        ck_assert_uint_eq(a->u.app_status.available, b->u.app_status.available);
+        ck_assert_str_eq(a->u.app_status.reason, b->u.app_status.reason);
         break;
     case WIRE_HISTORY_REPLY:
         ck_assert_uint_eq(a->u.history.count, b->u.history.count);
@@ -1274,6 +1282,7 @@ START_TEST(type_names)
         {WIRE_RESULT, "RESULT"},
         {WIRE_HISTORY_REQ, "HISTORY_REQ"},
         {WIRE_HISTORY_REPLY, "HISTORY_REPLY"},
+        {WIRE_APP_STATUS, "APP_STATUS"},
     };
     const size_t n = sizeof names / sizeof names[0];
     ck_assert_uint_eq(n, N_TYPES);
