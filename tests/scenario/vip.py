@@ -1,0 +1,282 @@
+"""A Linux-side VIP dispatcher for the loopback layout: what Windows NLB does
+for the pair's virtual IP, emulated in one thread.
+
+Clients send UDP datagrams to 127.0.0.1:<vip_port>. Each one goes to the node
+whose sim NLB port (harness Cluster.port_state(node)) is "enabled":
+
+- none enabled: the datagram is dropped (counted in dropped_none);
+- both enabled (a split brain, which I1 forbids): it goes to node1 only.
+  Real NLB in single-host filtering mode also delivers a given flow to one
+  host, never to both; the test's SplitBrainWatch flags the split itself.
+
+A datagram goes from the dispatcher's own socket for that node (ephemeral
+port) to 127.0.0.1:<node port>; the node answers to that socket, and the
+answer is relayed from the VIP socket to the original client, found by the
+message's Call-ID (a bounded map).
+
+cut(node) / restore(node) emulate W4's unplugged SIP NIC: nothing reaches the
+node or comes back from it, while its links to the coordinator and the peer
+(other sockets) stay up.
+
+Active monitoring emulation (probe_interval > 0): every probe_interval the
+dispatcher also sends an OPTIONS ping straight to each node that is not cut,
+whatever its NLB state, as a SIP monitor on the SIP LAN would. Passive
+monitoring (sip_app --silence-ms) needs such a steady trickle: a backup gets
+no VIP traffic at all and would otherwise call itself SERVICE_UNAVAILABLE.
+Probes are counted apart from VIP traffic (probes_sent / probe_answers).
+
+Every loop is bounded by a stop event and a select() timeout; stop() joins
+the thread with a time limit.
+"""
+import collections
+import re
+import select
+import socket
+import threading
+import time
+import uuid
+
+_CALL_ID = re.compile(rb"^(?:Call-ID|i)[ \t]*:[ \t]*(.+?)[ \t]*$", re.I | re.M)
+
+
+def call_id(data):
+    m = _CALL_ID.search(data)
+    return m.group(1).strip() if m else None
+
+
+def options_request(target_host, target_port, local_port, tag="probe"):
+    """A minimal OPTIONS request (bytes) and its Call-ID."""
+    cid = f"{tag}-{uuid.uuid4().hex}@127.0.0.1"
+    branch = "z9hG4bK" + uuid.uuid4().hex[:16]
+    msg = (f"OPTIONS sip:ping@{target_host}:{target_port} SIP/2.0\r\n"
+           f"Via: SIP/2.0/UDP 127.0.0.1:{local_port};branch={branch}\r\n"
+           f"From: <sip:{tag}@127.0.0.1:{local_port}>;tag={uuid.uuid4().hex[:8]}\r\n"
+           f"To: <sip:ping@{target_host}:{target_port}>\r\n"
+           f"Call-ID: {cid}\r\n"
+           f"CSeq: 1 OPTIONS\r\n"
+           f"Max-Forwards: 70\r\n"
+           f"Content-Length: 0\r\n\r\n")
+    return msg.encode(), cid.encode()
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Dispatcher:
+    MAP_MAX = 20000
+
+    def __init__(self, cluster, node_ports, vip_port=None, probe_interval=0.25):
+        self.cluster = cluster
+        self.node_ports = dict(node_ports)  # node -> UDP port of its SIP server
+        self.nodes = list(cluster.NODES)
+        self.probe_interval = probe_interval
+        self.vip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.vip.bind(("127.0.0.1", vip_port or 0))
+        self.vip_port = self.vip.getsockname()[1]
+        self.fwd = {}
+        for node in self.nodes:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            self.fwd[node] = s
+        self.probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.probe.bind(("127.0.0.1", 0))
+        self._lock = threading.Lock()
+        self._cut = set()
+        self._clients = collections.OrderedDict()  # Call-ID -> client address
+        self._probe_ids = collections.OrderedDict()  # Call-ID -> node
+        # Counters (read them under no lock: ints, for reports and checks).
+        self.received = 0
+        self.delivered = {n: 0 for n in self.nodes}   # VIP datagrams sent to the node
+        self.answered = {n: 0 for n in self.nodes}    # answers relayed back from it
+        self.dropped_cut = {n: 0 for n in self.nodes}
+        self.dropped_none = 0
+        self.unmatched = 0
+        self.probes_sent = {n: 0 for n in self.nodes}
+        self.probe_answers = {n: 0 for n in self.nodes}
+        self.answer_times = {n: collections.deque(maxlen=100000) for n in self.nodes}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="vip-dispatcher", daemon=True)
+
+    # ---- control ----------------------------------------------------------
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for s in [self.vip, self.probe, *self.fwd.values()]:
+            s.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def cut(self, node):
+        with self._lock:
+            self._cut.add(node)
+
+    def restore(self, node):
+        with self._lock:
+            self._cut.discard(node)
+
+    def is_cut(self, node):
+        with self._lock:
+            return node in self._cut
+
+    def first_answer_after(self, node, t):
+        """Monotonic time of the first answer relayed from node after t, or None."""
+        for at in list(self.answer_times[node]):
+            if at > t:
+                return at
+        return None
+
+    def counters(self):
+        return {"received": self.received, "delivered": dict(self.delivered),
+                "answered": dict(self.answered), "dropped_cut": dict(self.dropped_cut),
+                "dropped_none": self.dropped_none, "unmatched": self.unmatched,
+                "probes_sent": dict(self.probes_sent), "probe_answers": dict(self.probe_answers)}
+
+    # ---- the thread ------------------------------------------------------
+    def _target(self):
+        """NLB's choice: the node with the port enabled; node1 if both are."""
+        for node in self.nodes:
+            if self.cluster.port_state(node) == "enabled":
+                return node
+        return None
+
+    @staticmethod
+    def _remember(od, key, value, limit):
+        od[key] = value
+        od.move_to_end(key)
+        while len(od) > limit:
+            od.popitem(last=False)
+
+    def _send_probes(self):
+        port = self.probe.getsockname()[1]
+        for node in self.nodes:
+            if self.is_cut(node):
+                continue
+            data, cid = options_request("127.0.0.1", self.node_ports[node], port)
+            self._remember(self._probe_ids, cid, node, self.MAP_MAX)
+            try:
+                self.probe.sendto(data, ("127.0.0.1", self.node_ports[node]))
+                self.probes_sent[node] += 1
+            except OSError:
+                pass
+
+    def _run(self):
+        by_sock = {s: n for n, s in self.fwd.items()}
+        socks = [self.vip, self.probe, *self.fwd.values()]
+        next_probe = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if self.probe_interval and now >= next_probe:
+                self._send_probes()
+                next_probe = now + self.probe_interval
+            try:
+                ready, _, _ = select.select(socks, [], [], 0.02)
+            except (OSError, ValueError):
+                return
+            for s in ready:
+                try:
+                    data, addr = s.recvfrom(65535)
+                except OSError:
+                    continue  # e.g. ICMP port unreachable from a node not yet listening
+                if s is self.vip:
+                    self._from_client(data, addr)
+                elif s is self.probe:
+                    cid = call_id(data)
+                    node = self._probe_ids.pop(cid, None) if cid else None
+                    if node and not self.is_cut(node):
+                        self.probe_answers[node] += 1
+                else:
+                    self._from_node(by_sock[s], data)
+
+    def _from_client(self, data, addr):
+        self.received += 1
+        node = self._target()
+        if node is None:
+            self.dropped_none += 1
+            return
+        if self.is_cut(node):
+            self.dropped_cut[node] += 1
+            return
+        cid = call_id(data)
+        if cid:
+            self._remember(self._clients, cid, addr, self.MAP_MAX)
+        try:
+            self.fwd[node].sendto(data, ("127.0.0.1", self.node_ports[node]))
+            self.delivered[node] += 1
+        except OSError:
+            self.dropped_cut[node] += 1
+
+    def _from_node(self, node, data):
+        if self.is_cut(node):
+            return  # the unplugged NIC drops both directions
+        cid = call_id(data)
+        addr = self._clients.get(cid) if cid else None
+        if addr is None:
+            self.unmatched += 1
+            return
+        try:
+            self.vip.sendto(data, addr)
+        except OSError:
+            return
+        self.answered[node] += 1
+        self.answer_times[node].append(time.monotonic())
+
+
+class OptionsSender:
+    """Fallback load when SIPp is missing: OPTIONS to the VIP at a fixed rate,
+    one socket, answers counted. Bounded by count and by stop()."""
+
+    def __init__(self, vip_port, rate=20, count=2000):
+        self.vip_port, self.rate, self.count = vip_port, rate, count
+        self.sent = 0
+        self.answered = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="options-sender", daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+    def running(self):
+        return self._thread.is_alive()
+
+    def _run(self):
+        port = self.sock.getsockname()[1]
+        period = 1.0 / self.rate
+        next_send = time.monotonic()
+        while not self._stop.is_set() and self.sent < self.count:
+            now = time.monotonic()
+            if now >= next_send:
+                data, _ = options_request("127.0.0.1", self.vip_port, port, tag="load")
+                try:
+                    self.sock.sendto(data, ("127.0.0.1", self.vip_port))
+                    self.sent += 1
+                except OSError:
+                    pass
+                next_send += period
+            ready, _, _ = select.select([self.sock], [], [], max(0.0, min(period, next_send - now)))
+            if ready:
+                try:
+                    data, _ = self.sock.recvfrom(65535)
+                    if data.startswith(b"SIP/2.0 200"):
+                        self.answered += 1
+                except OSError:
+                    pass

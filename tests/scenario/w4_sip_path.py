@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""W4 on loopback: the primary's SIP path is cut (its SIP NIC unplugged) while
+its links to the coordinator and the peer stay up. Its SIP server (sip_app,
+started by its agent) stops receiving SIP, reports SERVICE_UNAVAILABLE to the
+agent over the pipe (WIRE_APP_STATUS) after --silence-ms, the agent disables
+its port, and the coordinator promotes the backup; the VIP traffic then
+reaches node2. The outage (cut -> first answer via node2) is measured and
+printed. Restoring the path makes node1 an eligible backup again, with no
+failback; the backup gets no VIP traffic after the settle window; I1 is
+sampled throughout.
+
+Layout: vip.Dispatcher emulates NLB on 127.0.0.1:<vip port>; each node's
+sip_app listens on 127.0.0.1:<its own port>. Load: SIPp sending OPTIONS to
+the VIP at 20/s (a Python sender if sipp is not installed, with the reason
+printed).
+
+Passive monitoring needs a steady trickle of SIP: an idle server cannot tell
+"nobody calls" from "nothing reaches me". The backup gets no VIP traffic at
+all, so the dispatcher also sends OPTIONS pings straight to every node whose
+path is not cut (what the coordinator's active monitoring does in the
+product). The last step checks that, with those pings only and no load at
+all, the primary does not report SERVICE_UNAVAILABLE.
+
+usage: w4_sip_path.py BUILD_DIR WORK_DIR
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Cluster, SplitBrainWatch, TestFailure, wait_until, wine_path  # noqa: E402
+from vip import Dispatcher, OptionsSender, free_udp_port  # noqa: E402
+
+SILENCE_MS = 1500
+RATE = 20
+
+OPTIONS_XML = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="w4 options">
+  <send>
+    <![CDATA[
+
+      OPTIONS sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 OPTIONS
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" timeout="1000"/>
+</scenario>
+"""
+
+
+class Load:
+    """SIPp (preferred) or the Python OPTIONS sender, to the VIP, bounded."""
+
+    def __init__(self, work, vip_port):
+        self.work, self.vip_port = work, vip_port
+        self.proc = self.sender = self.out = None
+
+    def start(self):
+        sipp = shutil.which("sipp")
+        if sipp:
+            xml = os.path.join(self.work, "options.xml")
+            with open(xml, "w") as f:
+                f.write(OPTIONS_XML)
+            self.out = open(os.path.join(self.work, "sipp.out"), "wb")
+            self.proc = subprocess.Popen(
+                [sipp, f"127.0.0.1:{self.vip_port}", "-sf", xml, "-i", "127.0.0.1",
+                 "-r", str(RATE), "-rp", "1000", "-m", str(RATE * 120), "-timeout", "150s",
+                 "-nr", "-nostdin", "-trace_err", "-error_file",
+                 os.path.join(self.work, "sipp_errors.log")],
+                cwd=self.work, stdout=self.out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL)
+            print(f"load: SIPp (pid {self.proc.pid}) sending OPTIONS to 127.0.0.1:{self.vip_port} "
+                  f"at {RATE}/s")
+        else:
+            print("load: sipp not found on PATH (scripts/bootstrap.sh installs sip-tester); "
+                  "falling back to the Python OPTIONS sender")
+            self.sender = OptionsSender(self.vip_port, rate=RATE, count=RATE * 120).start()
+
+    def running(self):
+        if self.proc:
+            return self.proc.poll() is None
+        return bool(self.sender and self.sender.running())
+
+    def stop(self):
+        if self.proc:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(timeout=5)
+            self.proc = None
+        if self.out:
+            self.out.close()
+            self.out = None
+        if self.sender:
+            self.sender.stop()
+            print(f"load: python sender sent {self.sender.sent}, {self.sender.answered} answered")
+            self.sender = None
+
+
+def sip_exe(cluster, node):
+    """Each node's own copy, so its processes can be found (and killed) by name."""
+    path = os.path.join(cluster.work, "apps", f"sip-{cluster.tag}-{node}.exe")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        shutil.copy(os.path.join(cluster.build_dir, "tests", "apps", "sip_app.exe"), path)
+    return path
+
+
+def sip_pids(cluster, node):
+    name = os.path.basename(sip_exe(cluster, node))
+    r = subprocess.run(["pgrep", "-f", name], capture_output=True, text=True)
+    return [int(p) for p in r.stdout.split()]
+
+
+def kill_sip_apps(cluster):
+    for node in cluster.NODES:
+        for pid in sip_pids(cluster, node):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def write_configs(cluster, node_ports):
+    cluster.write_configs()
+    for node in cluster.NODES:
+        args = (f"--port {node_ports[node]} --bind 127.0.0.1 --agent-pipe {cluster.pipe(node)} "
+                f"--silence-ms {SILENCE_MS} "
+                f"--log {wine_path(os.path.join(cluster.work, f'sip-{node}.log'))}")
+        with open(cluster.config_path(node), "a") as f:
+            f.write(f"[application]\npath = {wine_path(sip_exe(cluster, node))}\nargs = {args}\n")
+
+
+def status(cluster):
+    try:
+        return cluster.status()
+    except (TestFailure, ValueError, subprocess.TimeoutExpired):
+        return None
+
+
+def serving(cluster, primary):
+    st = status(cluster)
+    return bool(st and st["primary"] == primary and st["phase"] == "stable"
+                and cluster.enabled_nodes() == [primary])
+
+
+def app_healthy(cluster, node):
+    st = status(cluster)
+    if not st:
+        return False
+    n = next((n for n in st["nodes"] if n["name"] == node), None)
+    return bool(n and n["app"] == "healthy")
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def main():
+    build_dir, work = sys.argv[1], sys.argv[2]
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    cluster = Cluster(build_dir, work, tag="w4", app=False)
+    node_ports = {node: free_udp_port() for node in cluster.NODES}
+    disp = Dispatcher(cluster, node_ports)
+    load = Load(work, disp.vip_port)
+    try:
+        try:
+            with cluster, disp, SplitBrainWatch(cluster) as watch:
+                write_configs(cluster, node_ports)
+                cluster.start("coordinator")
+                for node in cluster.NODES:
+                    cluster.start(node)
+                wait_until("election of node1", lambda: serving(cluster, "node1"), timeout=40)
+                for node in cluster.NODES:
+                    wait_until(f"{node}'s SIP server healthy", lambda n=node: app_healthy(cluster, n),
+                               timeout=20)
+                wait_until("probes answered by both SIP servers",
+                           lambda: all(disp.probe_answers[n] > 0 for n in cluster.NODES))
+                epoch0 = cluster.status()["epoch"]
+                print(f"elected: node1 primary at epoch {epoch0}; SIP servers on ports {node_ports}, "
+                      f"VIP 127.0.0.1:{disp.vip_port}")
+
+                # Traffic flows to node1 only.
+                load.start()
+                n2_before = disp.delivered["node2"]
+                wait_until("40 answers via node1", lambda: disp.answered["node1"] >= 40, timeout=20)
+                if not load.running():
+                    raise TestFailure(f"the load generator stopped early: {read(os.path.join(work, 'sipp.out'))[-2000:]}")
+                if disp.delivered["node2"] != n2_before:
+                    raise TestFailure(f"the backup got VIP traffic while node1 served: {disp.counters()}")
+                print(f"traffic flows to node1 only: {disp.counters()}")
+
+                # W4: node1's SIP path is cut; its links to coordinator and peer stay up.
+                t_cut = time.monotonic()
+                disp.cut("node1")
+                wait_until("node1's port disabled", lambda: cluster.port_state("node1") == "disabled",
+                           timeout=SILENCE_MS / 1000 + 8, interval=0.01)
+                t_disabled = time.monotonic() - t_cut
+                wait_until("node2's port enabled", lambda: cluster.port_state("node2") == "enabled",
+                           timeout=15, interval=0.01)
+                t_enabled = time.monotonic() - t_cut
+                wait_until("an answer via node2", lambda: disp.first_answer_after("node2", t_cut),
+                           timeout=10, interval=0.01)
+                outage = disp.first_answer_after("node2", t_cut) - t_cut
+                print(f"SIP path of node1 cut: node1's port disabled after {t_disabled * 1000:.0f} ms "
+                      f"(silence limit {SILENCE_MS} ms), node2's enabled after {t_enabled * 1000:.0f} ms; "
+                      f"OUTAGE (cut -> first answer via node2): {outage * 1000:.0f} ms")
+                wait_until("node2 primary and settled", lambda: serving(cluster, "node2"), timeout=15)
+                epoch1 = cluster.status()["epoch"]
+                if epoch1 <= epoch0:
+                    raise TestFailure(f"the switchover did not take a new epoch: {epoch1}")
+                node1_log = read(os.path.join(work, "node1.log"))
+                if "SERVICE_UNAVAILABLE" not in node1_log:
+                    raise TestFailure("node1's agent did not log the application's SERVICE_UNAVAILABLE")
+                if "SERVICE_UNAVAILABLE" not in read(os.path.join(work, "sip-node1.log")):
+                    raise TestFailure("node1's sip_app did not log SERVICE_UNAVAILABLE")
+
+                # Settle window (one NLB command time), then the backup gets no SIP.
+                time.sleep(1.0)
+                n1_settled = disp.delivered["node1"]
+                a2 = disp.answered["node2"]
+
+                # The path returns: node1 an eligible backup, no failback.
+                disp.restore("node1")
+                wait_until("node1's SIP server healthy again", lambda: app_healthy(cluster, "node1"),
+                           timeout=15)
+                time.sleep(4)
+                if not serving(cluster, "node2") or cluster.status()["epoch"] != epoch1:
+                    raise TestFailure(f"the pair changed after node1's path returned: {cluster.status()}")
+                if disp.delivered["node1"] != n1_settled:
+                    raise TestFailure(f"the backup node1 got VIP traffic after the settle window: "
+                                      f"{disp.counters()}")
+                if disp.answered["node2"] <= a2 + RATE:
+                    raise TestFailure(f"traffic does not flow via node2: {disp.counters()}")
+                print("node1's SIP path restored: node1 an eligible backup, no failback, "
+                      f"traffic stays on node2: {disp.counters()}")
+
+                # Idle: no load at all, only the monitor's OPTIONS pings.
+                load.stop()
+                time.sleep(SILENCE_MS / 1000 * 2 + 1)
+                if not serving(cluster, "node2") or cluster.status()["epoch"] != epoch1:
+                    raise TestFailure(f"an idle primary (pings only) lost its role: {cluster.status()}")
+                if not app_healthy(cluster, "node2"):
+                    raise TestFailure("an idle primary (pings only) reported SERVICE_UNAVAILABLE")
+                if disp.delivered["node1"] != n1_settled:
+                    raise TestFailure(f"the backup node1 got VIP traffic: {disp.counters()}")
+                print(f"idle with monitor pings only for {SILENCE_MS * 2 + 1000} ms: node2 stays "
+                      "primary and healthy")
+                print(f"dispatcher: {disp.counters()}")
+        finally:
+            load.stop()
+            kill_sip_apps(cluster)
+        if watch.violations:
+            raise TestFailure(f"two ports enabled at once in {len(watch.violations)} of "
+                              f"{watch.samples} samples")
+        print(f"I1 held in all {watch.samples} samples")
+    except Exception:
+        cluster.dump_logs()
+        for node in cluster.NODES:
+            print(f"----- sip-{node}.log -----")
+            print(read(os.path.join(work, f"sip-{node}.log"))[-3000:])
+        print("----- sipp.out (tail) -----")
+        print(read(os.path.join(work, "sipp.out"))[-2000:])
+        raise
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
