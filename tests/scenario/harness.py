@@ -45,7 +45,26 @@ def wait_until(what, predicate, timeout=15.0, interval=0.1):
     raise TestFailure(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
-class Cluster:
+class SimPorts:
+    """Reading the sim NLB's state files; the class says where they are
+    (sim_file) and which nodes there are (NODES)."""
+
+    def port_state(self, node):
+        """'enabled', 'disabled', 'draining', or None if the rule does not exist."""
+        try:
+            with open(self.sim_file(node)) as f:
+                return f.read().strip() or None
+        except OSError:
+            return None
+
+    def ports(self):
+        return {node: self.port_state(node) for node in self.NODES}
+
+    def enabled_nodes(self):
+        return [n for n, s in self.ports().items() if s == "enabled"]
+
+
+class Cluster(SimPorts):
     """A coordinator and two agents (node1, node2) of pair 'sip' on loopback."""
 
     NODES = ("node1", "node2")
@@ -205,20 +224,6 @@ class Cluster:
     # ---- the sim NLB ----------------------------------------------------------
     def sim_file(self, node):
         return os.path.join(self.sim_dir, f"{node}_{self.vip}_{self.port}.state")
-
-    def port_state(self, node):
-        """'enabled', 'disabled', 'draining', or None if the rule does not exist."""
-        try:
-            with open(self.sim_file(node)) as f:
-                return f.read().strip() or None
-        except FileNotFoundError:
-            return None
-
-    def ports(self):
-        return {node: self.port_state(node) for node in self.NODES}
-
-    def enabled_nodes(self):
-        return [n for n, s in self.ports().items() if s == "enabled"]
 
 
 class SplitBrainWatch:

@@ -49,7 +49,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import TestFailure, wait_until, wine_path  # noqa: E402,F401
+from harness import SimPorts, TestFailure, wait_until, wine_path  # noqa: E402,F401
 
 SKIP_RC = 77
 NS_PREFIX = "nlbh"
@@ -223,7 +223,7 @@ def run_script(main):
 
 # ---- the hosts --------------------------------------------------------------------
 
-class Hosts:
+class Hosts(SimPorts):
     """Three hosts (coord, node1, node2) of pair 'sip' in network namespaces.
 
     Mirrors harness.Cluster: write_configs, start/start_all/kill/restart,
@@ -682,20 +682,6 @@ class Hosts:
 
     def sim_file(self, node):
         return os.path.join(self.sim_dir(node), f"{node}_{self.vip}_{self.port}.state")
-
-    def port_state(self, node):
-        """'enabled', 'disabled', 'draining', or None if the rule does not exist."""
-        try:
-            with open(self.sim_file(node)) as f:
-                return f.read().strip() or None
-        except OSError:
-            return None
-
-    def ports(self):
-        return {n: self.port_state(n) for n in self.NODES}
-
-    def enabled_nodes(self):
-        return [n for n, s in self.ports().items() if s == "enabled"]
 
     def set_port_state(self, node, state):
         """Drift: changes the sim NLB behind the agent's back."""
