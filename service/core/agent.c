@@ -47,7 +47,9 @@ static void fill_report(const struct agent *a, uint64_t now, struct wire_msg *m)
     m->type = WIRE_REPORT;
     r->epoch = a->epoch;
     r->mode = a->mode;
-    r->app_healthy = a->app_healthy;
+    /* A stopping agent can take no role: say so, and that it is going. */
+    r->app_healthy = a->app_healthy && !a->stopping;
+    r->stopping = a->stopping;
     r->port_desired = a->port_desired;
     /* While a command runs, the last read-back may already be wrong: say
      * unknown, so nobody takes it for a confirmation. */

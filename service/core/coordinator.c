@@ -132,12 +132,14 @@ static void enter(struct coordinator *c, uint8_t to, const char *why, uint64_t n
 
 /* Disabled, or draining (it takes no new connections: they go to the new
  * primary, while its own finish; it disables at the end of the drain). */
+/* A stopping agent's read-back of its disable is final at any epoch: it
+ * takes no more orders and starts safe next time. */
 static int confirmed_disabled(const struct coordinator_node *n, uint64_t epoch)
 {
     return n->connected && n->have_report && n->report.mode == MODEL_MODE_BACKUP &&
            (n->report.port_actual == MODEL_PORT_DISABLED ||
             n->report.port_actual == MODEL_PORT_DRAINING) &&
-           n->report.epoch == epoch;
+           (n->report.epoch == epoch || n->report.stopping);
 }
 
 static int confirmed_enabled(const struct coordinator_node *n, uint64_t epoch)
@@ -177,10 +179,10 @@ static void begin_transfer(struct coordinator *c, int from, int to, uint8_t drai
      * primary, so a node reporting backup with its port disabled is already
      * safe; one that is not connected starts safe (a switchover from an
      * unreachable primary is refused before it gets here). */
-    int need_wait = old->connected &&
-                    !(c->phase == MODEL_PHASE_ELECTING && old->have_report &&
-                      old->report.mode == MODEL_MODE_BACKUP &&
-                      old->report.port_actual == MODEL_PORT_DISABLED);
+    int already_off = old->have_report && old->report.mode == MODEL_MODE_BACKUP &&
+                      old->report.port_actual == MODEL_PORT_DISABLED;
+    int need_wait = old->connected && !(already_off && (c->phase == MODEL_PHASE_ELECTING ||
+                                                        old->report.stopping));
     send_role(c, from, MODEL_MODE_BACKUP, now, out);
     if (need_wait) {
         char text[96];
@@ -314,7 +316,10 @@ static void check_primary(struct coordinator *c, uint64_t now, struct coordinato
         return;
     const struct coordinator_node *n = &c->nodes[p];
     char why[128];
-    if (n->connected && n->have_report && !n->report.app_healthy) {
+    if (n->connected && n->have_report && n->report.stopping) {
+        snprintf(why, sizeof why, "the agent on %s (primary) is stopping", c->set.node[p]);
+        fail_over(c, why, now, out);
+    } else if (n->connected && n->have_report && !n->report.app_healthy) {
         snprintf(why, sizeof why, "the application on %s (primary) failed", c->set.node[p]);
         fail_over(c, why, now, out);
     } else if (!n->connected && coordinator_not_serving(c, p, now)) {

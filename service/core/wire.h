@@ -85,6 +85,7 @@ struct wire_report {
     uint8_t peer_port;
     uint64_t peer_epoch;
     char reason[WIRE_REASON_MAX + 1]; /* the last transition and why */
+    uint8_t stopping; /* the agent is shutting down: it will not enable again */
 };
 
 struct wire_set_role {

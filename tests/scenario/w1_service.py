@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Cluster, TestFailure, wait_until, wine_path  # noqa: E402
@@ -25,6 +26,15 @@ def run(cluster, *args, timeout=60, check=True):
     if check and r.returncode != 0:
         raise TestFailure(f"wine {' '.join(args)} exited {r.returncode}: {r.stdout} {r.stderr}")
     return r
+
+
+def _linked(cluster, node):
+    try:
+        st = cluster.status()
+    except TestFailure:
+        return False
+    n = next(x for x in st["nodes"] if x["name"] == node)
+    return n["link"] == "up" and n["app"] == "healthy" and st["phase"] == "stable"
 
 
 def query_state(cluster, name):
@@ -67,12 +77,24 @@ def main():
             if cluster.port_state("node1") != "enabled":
                 raise TestFailure(f"primary's port is {cluster.port_state('node1')}")
 
+            # node2 joins as backup; stopping node1's service then hands over
+            # at once (its last report says it is stopping, port disabled),
+            # not after the 2.5 s loss time.
+            cluster.start("node2")
+            wait_until("node2 linked as backup", lambda: _linked(cluster, "node2"), timeout=30)
+            t0 = time.monotonic()
             r = run(cluster, "net", "stop", svc)
             print(f"net stop: {r.stdout.strip()}")
             wait_until("the service to stop", lambda: query_state(cluster, svc) == "STOPPED")
             if cluster.port_state("node1") != "disabled":
                 raise TestFailure(f"after net stop the port is {cluster.port_state('node1')}")
-            print("port disabled after net stop")
+            wait_until("node2 serving", lambda: cluster.port_state("node2") == "enabled",
+                       timeout=10, interval=0.01)
+            took = time.monotonic() - t0
+            print(f"port disabled after net stop; node2 serving {took:.2f} s after net stop began")
+            if took > 2.0:
+                raise TestFailure(f"failover after a service stop took {took:.2f} s: the "
+                                  "stopping agent's last report should make it immediate")
             rc, out, err = cluster.nlbctl("status", instance="node1")
             if rc != 2 or "not running" not in err:
                 raise TestFailure(f"status of a stopped service: rc {rc}, {err!r}")

@@ -2953,6 +2953,43 @@ START_TEST(switchover_asks_to_drain_failover_does_not)
 }
 END_TEST
 
+/* ---- a primary whose agent stops -------------------------------------------------- */
+
+START_TEST(stopping_primary_fails_over_at_once)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out);
+    /* web1's agent is stopping: its last report says backup, port disabled
+     * (read back), stopping. Final at any epoch: web2 enabled at once. */
+    struct wire_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = WIRE_REPORT;
+    m.u.report.epoch = 6;
+    m.u.report.mode = MODEL_MODE_BACKUP;
+    m.u.report.app_healthy = 0;
+    m.u.report.port_desired = MODEL_PORT_DISABLED;
+    m.u.report.port_actual = MODEL_PORT_DISABLED;
+    m.u.report.peer_silent_ms = WIRE_SILENT_NEVER;
+    m.u.report.stopping = 1;
+    ev_msg(&c, C1, &m, T0 + 100, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
+    ck_assert_int_ge(find_log(&out, COORD_LOG_WARNING, "is stopping"), 0);
+
+    /* Stopping with the port not (yet) read back disabled: wait for it. */
+    stable_web1(&c, &out);
+    m.u.report.port_actual = MODEL_PORT_UNKNOWN;
+    ev_msg(&c, C1, &m, T0 + 100, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_DEMOTING);
+    ck_assert_int_eq(find_role(&out, C2, MODEL_MODE_PRIMARY), -1);
+    m.u.report.port_actual = MODEL_PORT_DISABLED;
+    ev_msg(&c, C1, &m, T0 + 120, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("coordinator");
@@ -2991,6 +3028,10 @@ Suite *make_suite(void)
     tcase_add_test(tc, switchover_target_already_primary);
     tcase_add_test(tc, switchover_target_not_connected);
     tcase_add_test(tc, switchover_target_unhealthy);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("stopping");
+    tcase_add_test(tc, stopping_primary_fails_over_at_once);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("drain");

@@ -51,6 +51,7 @@ static void sample_msg(uint8_t type, struct wire_msg *m)
         m->u.report.peer_port = MODEL_PORT_DRAINING;
         m->u.report.peer_epoch = 0x1112131415161718ull;
         fill_str(m->u.report.reason, WIRE_REASON_MAX, 'c');
+        m->u.report.stopping = 1;
         break;
     case WIRE_SET_ROLE:
         m->u.set_role.epoch = 0xFFFFFFFFFFFFFFFEull;
@@ -216,6 +217,7 @@ static void assert_msg_equal(const struct wire_msg *a, const struct wire_msg *b)
         ck_assert_uint_eq(a->u.report.peer_port, b->u.report.peer_port);
         ck_assert_uint_eq(a->u.report.peer_epoch, b->u.report.peer_epoch);
         ck_assert_str_eq(a->u.report.reason, b->u.report.reason);
+        ck_assert_uint_eq(a->u.report.stopping, b->u.report.stopping);
         break;
     case WIRE_SET_ROLE:
         ck_assert_uint_eq(a->u.set_role.epoch, b->u.set_role.epoch);
@@ -414,7 +416,7 @@ START_TEST(round_trip_exact_bytes)
 
     /* REPORT: epoch, mode, app_healthy, port_desired, port_actual,
      * peer_silent_ms, peer_mode, peer_app_healthy, peer_port, peer_epoch,
-     * reason. */
+     * reason, stopping. */
     memset(&m, 0, sizeof m);
     m.type = WIRE_REPORT;
     m.id = 1;
@@ -429,11 +431,12 @@ START_TEST(round_trip_exact_bytes)
     m.u.report.peer_port = MODEL_PORT_DRAINING;
     m.u.report.peer_epoch = 0x1112131415161718ull;
     strcpy(m.u.report.reason, "ok");
+    m.u.report.stopping = 1;
     static const uint8_t want_report[] = {
-        'N', 'L', 1, 2, 0, 0, 0, 30, 0, 0, 0, 1,               /* header */
+        'N', 'L', 1, 2, 0, 0, 0, 31, 0, 0, 0, 1,               /* header */
         1, 2, 3, 4, 5, 6, 7, 8, 1, 1, 1, 2,                    /* epoch .. port_actual */
         0x0A, 0x0B, 0x0C, 0x0D, 0, 1, 3,                       /* peer_silent_ms .. port */
-        0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 2, 'o', 'k'};
+        0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 2, 'o', 'k', 1};
     len = encode_ok(&m, buf, sizeof buf);
     ck_assert_uint_eq(len, sizeof want_report);
     ck_assert_mem_eq(buf, want_report, sizeof want_report);
