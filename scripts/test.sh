@@ -16,4 +16,4 @@ ctest --preset native -j2 "$@"
 echo "== Windows build (MinGW-w64), tests under Wine =="
 cmake --preset windows
 cmake --build --preset windows
-ctest --preset windows "$@"
+ctest --preset windows -LE bench "$@"
