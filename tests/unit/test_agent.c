@@ -752,6 +752,16 @@ START_TEST(stop_from_primary)
     ev_nlb_done(&a, MODEL_PORT_DISABLED, 1, T0 + 310, &out);
     ck_assert_uint_eq(nlb_commands(&out), 0);
     ck_assert_uint_eq(a.port_actual, MODEL_PORT_DISABLED);
+    /* Its last report says it is going: backup, disabled (read back),
+     * stopping, and not able to take a role (so the coordinator moves the
+     * primary role at once instead of waiting out the loss time). */
+    int rep = find_send(&out, WIRE_REPORT);
+    ck_assert_int_ge(rep, 0);
+    const struct wire_report *r = &out.items[rep].msg.u.report;
+    ck_assert_uint_eq(r->stopping, 1);
+    ck_assert_uint_eq(r->app_healthy, 0);
+    ck_assert_uint_eq(r->mode, MODEL_MODE_BACKUP);
+    ck_assert_uint_eq(r->port_actual, MODEL_PORT_DISABLED);
 }
 END_TEST
 
