@@ -487,6 +487,8 @@ static void on_hello(struct coordinator *c, uint32_t conn, const struct wire_hel
     n->connected = 1;
     n->conn = conn;
     n->have_report = 0;
+    if (idx == c->set.preferred)
+        c->preferred_ready_since = 0; /* eligible again only from its next report */
     n->heard = 1;
     n->last_heard_at = now;
     logf_(out, COORD_LOG_INFO, "%s connected", h->node);
@@ -557,6 +559,8 @@ static void on_disconnect(struct coordinator *c, uint32_t conn, struct coordinat
     if (idx == COORD_NO_NODE)
         return;
     c->nodes[idx].connected = 0;
+    if (idx == c->set.preferred)
+        c->preferred_ready_since = 0; /* a link that drops between ticks restarts it */
     logf_(out, idx == c->primary ? COORD_LOG_WARNING : COORD_LOG_INFO,
           "lost the link to %s%s", c->set.node[idx], idx == c->primary ? " (primary)" : "");
 }
@@ -626,6 +630,8 @@ static void check_losses(struct coordinator *c, uint64_t now, struct coordinator
                  (unsigned long long)(now - n->last_heard_at));
         logf_(out, COORD_LOG_WARNING, "%s: link lost%s", why, i == c->primary ? " (primary)" : "");
         n->connected = 0;
+        if (i == c->set.preferred)
+            c->preferred_ready_since = 0;
         close_conn(out, n->conn, why);
     }
 }
