@@ -79,26 +79,6 @@ SCENARIOS = [
     ("host_loss_killed", "host loss (killed, default settings)", None, None),
 ]
 
-OPTIONS_XML = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="bench options">
-  <send>
-    <![CDATA[
-
-      OPTIONS sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 OPTIONS
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" timeout="1000"/>
-</scenario>
-"""
-
 
 class BenchDispatcher(Dispatcher):
     """vip.Dispatcher plus dead hosts: a dead node is cut and NLB has
@@ -161,7 +141,7 @@ class Sipp:
             raise TestFailure("sipp not found on PATH (scripts/bootstrap.sh installs sip-tester)")
         xml = os.path.join(self.work, "options.xml")
         with open(xml, "w") as f:
-            f.write(OPTIONS_XML)
+            f.write(w4.OPTIONS_XML)  # the same SIPp OPTIONS scenario
         self.out = open(os.path.join(self.work, "sipp.out"), "wb")
         self.proc = subprocess.Popen(
             [sipp, f"127.0.0.1:{self.vip_port}", "-sf", xml, "-i", "127.0.0.1",

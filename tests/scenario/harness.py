@@ -45,6 +45,18 @@ def wait_until(what, predicate, timeout=15.0, interval=0.1):
     raise TestFailure(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
+class BuildPaths:
+    """Where the built Windows programs are, under build_dir."""
+
+    @property
+    def nlbctld(self):
+        return os.path.join(self.build_dir, "service", "nlbctld.exe")
+
+    @property
+    def nlbctl_exe(self):
+        return os.path.join(self.build_dir, "nlbctl", "nlbctl.exe")
+
+
 class SimPorts:
     """Reading the sim NLB's state files; the class says where they are
     (sim_file) and which nodes there are (NODES)."""
@@ -64,7 +76,7 @@ class SimPorts:
         return [n for n, s in self.ports().items() if s == "enabled"]
 
 
-class Cluster(SimPorts):
+class Cluster(BuildPaths, SimPorts):
     """A coordinator and two agents (node1, node2) of pair 'sip' on loopback."""
 
     NODES = ("node1", "node2")
@@ -86,14 +98,6 @@ class Cluster(SimPorts):
         self.env = dict(os.environ, WINEDEBUG="-all")
 
     # ---- paths and configs --------------------------------------------------
-    @property
-    def nlbctld(self):
-        return os.path.join(self.build_dir, "service", "nlbctld.exe")
-
-    @property
-    def nlbctl_exe(self):
-        return os.path.join(self.build_dir, "nlbctl", "nlbctl.exe")
-
     def pipe(self, name):
         return f"nlbctld-{self.tag}-{name}"
 

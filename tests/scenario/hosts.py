@@ -49,7 +49,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SimPorts, TestFailure, wait_until, wine_path  # noqa: E402,F401
+from harness import BuildPaths, SimPorts, TestFailure, wait_until, wine_path  # noqa: E402,F401
 
 SKIP_RC = 77
 NS_PREFIX = "nlbh"
@@ -223,7 +223,7 @@ def run_script(main):
 
 # ---- the hosts --------------------------------------------------------------------
 
-class Hosts(SimPorts):
+class Hosts(BuildPaths, SimPorts):
     """Three hosts (coord, node1, node2) of pair 'sip' in network namespaces.
 
     Mirrors harness.Cluster: write_configs, start/start_all/kill/restart,
@@ -275,14 +275,6 @@ class Hosts(SimPorts):
         if name not in self.NAMES:
             raise TestFailure(f"unknown host {name!r}: one of {self.NAMES}")
         return name
-
-    @property
-    def nlbctld(self):
-        return os.path.join(self.build_dir, "service", "nlbctld.exe")
-
-    @property
-    def nlbctl_exe(self):
-        return os.path.join(self.build_dir, "nlbctl", "nlbctl.exe")
 
     def veth(self, host):
         return f"v-{self._host(host)}"
