@@ -13,6 +13,7 @@
 #include <windows.h>
 
 #include "config.h"
+#include "utf8.h"
 #include "nlb_worker.h"
 #include "pipe_client.h"
 #include "status_print.h"
@@ -204,15 +205,15 @@ static int port_option(struct config *cfg, char *node, const char *opt, const ch
     if (strcmp(opt, "--backend") == 0) {
         if (strcmp(val, "wmi") && strcmp(val, "exec") && strcmp(val, "sim"))
             return -1;
-        snprintf(cfg->backend, sizeof cfg->backend, "%s", val);
+        utf8_copy(cfg->backend, sizeof cfg->backend, val);
     } else if (strcmp(opt, "--cluster-ip") == 0) {
-        snprintf(cfg->cluster_ip, sizeof cfg->cluster_ip, "%s", val);
+        utf8_copy(cfg->cluster_ip, sizeof cfg->cluster_ip, val);
     } else if (strcmp(opt, "--exec-command") == 0) {
-        snprintf(cfg->exec_command, sizeof cfg->exec_command, "%s", val);
+        utf8_copy(cfg->exec_command, sizeof cfg->exec_command, val);
     } else if (strcmp(opt, "--exec-query") == 0) {
-        snprintf(cfg->exec_query, sizeof cfg->exec_query, "%s", val);
+        utf8_copy(cfg->exec_query, sizeof cfg->exec_query, val);
     } else if (strcmp(opt, "--sim-dir") == 0) {
-        snprintf(cfg->sim_dir, sizeof cfg->sim_dir, "%s", val);
+        utf8_copy(cfg->sim_dir, sizeof cfg->sim_dir, val);
     } else if (strcmp(opt, "--node") == 0) {
         snprintf(node, MODEL_NAME_MAX + 1, "%s", val);
     } else {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "utf8.h"
 #include "app_monitor.h"
 #include "daemon.h"
 #include "epoch_store.h"
@@ -355,8 +356,8 @@ static int start(struct agent_host *h)
     char err[512];
     struct agent_settings set;
     memset(&set, 0, sizeof set);
-    snprintf(set.pair, sizeof set.pair, "%s", cfg->pair);
-    snprintf(set.node, sizeof set.node, "%s", cfg->node);
+    utf8_copy(set.pair, sizeof set.pair, cfg->pair);
+    utf8_copy(set.node, sizeof set.node, cfg->node);
     set.heartbeat_ms = cfg->heartbeat_ms;
     set.reconcile_ms = cfg->reconcile_ms;
     set.isolation_ms = cfg->isolation_ms;

@@ -1,5 +1,6 @@
 /* app_monitor.c - see app_monitor.h. */
 #include "app_monitor.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,7 +187,7 @@ struct app_monitor *app_monitor_open(const struct config *cfg, char *err, size_t
         }
         m->service_state = 0;
     } else {
-        snprintf(m->description, sizeof m->description, "%s", cfg->app_path);
+        utf8_copy(m->description, sizeof m->description, cfg->app_path);
         if (win_to_wide(cfg->app_path, m->path, MAX_PATH) != 0) {
             snprintf(err, cap, "[application] path: '%s' is not a usable path", cfg->app_path);
             free(m);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "coordinator.h"
+#include "utf8.h"
 #include "daemon.h"
 #include "epoch_store.h"
 #include "event_loop.h"
@@ -69,7 +70,7 @@ static void answer(struct coordinator_host *h, const struct coordinator_action *
     memset(&r, 0, sizeof r);
     r.type = WIRE_RESULT;
     r.u.result.code = act->code;
-    snprintf(r.u.result.text, sizeof r.u.result.text, "%s", act->text);
+    utf8_copy(r.u.result.text, sizeof r.u.result.text, act->text);
     if (act->token == h->current_token && !h->answered_now) {
         h->current_answer = r;
         h->answered_now = 1;
@@ -199,9 +200,9 @@ static int start(struct coordinator_host *h)
     char err[512];
     struct coordinator_settings set;
     memset(&set, 0, sizeof set);
-    snprintf(set.pair, sizeof set.pair, "%s", cfg->pair);
-    snprintf(set.node[0], sizeof set.node[0], "%s", cfg->node1);
-    snprintf(set.node[1], sizeof set.node[1], "%s", cfg->node2);
+    utf8_copy(set.pair, sizeof set.pair, cfg->pair);
+    utf8_copy(set.node[0], sizeof set.node[0], cfg->node1);
+    utf8_copy(set.node[1], sizeof set.node[1], cfg->node2);
     set.preferred = strcmp(cfg->preferred, cfg->node2) == 0 ? 1 : 0;
     set.heartbeat_ms = cfg->heartbeat_ms;
     set.election_wait_ms = cfg->election_wait_ms;

@@ -1,5 +1,6 @@
 /* daemon.c - see daemon.h. */
 #include "daemon.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,7 +111,7 @@ int daemon_run(const struct config *cfg, HANDLE stop_event, int console,
     env.progress = progress;
     env.progress_ctx = progress_ctx;
     if (cfg->state_dir[0]) {
-        snprintf(env.state_dir, sizeof env.state_dir, "%s", cfg->state_dir);
+        utf8_copy(env.state_dir, sizeof env.state_dir, cfg->state_dir);
     } else {
         char base[MAX_PATH];
         program_data(base, sizeof base);
@@ -121,7 +122,7 @@ int daemon_run(const struct config *cfg, HANDLE stop_event, int console,
 
     char log_path[CONFIG_PATH_MAX + 16];
     if (cfg->log_file[0])
-        snprintf(log_path, sizeof log_path, "%s", cfg->log_file);
+        utf8_copy(log_path, sizeof log_path, cfg->log_file);
     else
         snprintf(log_path, sizeof log_path, "%s\\nlbctld.log", env.state_dir);
     unsigned long lrc = log_open(log_path, console);

@@ -2,6 +2,7 @@
  * logs, plus the SCM handler which never does, so no lock is needed beyond
  * the one WriteFile already takes. */
 #include "log.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,7 +57,10 @@ void log_write(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof line - (size_t)n - 2, fmt, ap);
     va_end(ap);
-    size_t len = strlen(line);
+    /* A long line is cut: terminate it ourselves (old MSVCRT may not) and
+     * not inside a character, so the log stays valid UTF-8. */
+    line[sizeof line - 3] = '\0';
+    size_t len = utf8_trim_partial(line);
     line[len++] = '\r';
     line[len++] = '\n';
     if (log_file != INVALID_HANDLE_VALUE) {

@@ -1,5 +1,6 @@
 /* nlb.c - picks the backend named by [nlb] backend and forwards to it. */
 #include "nlb.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,13 +55,19 @@ void nlb_close(struct nlb *nlb)
 int nlb_set(struct nlb *nlb, uint8_t state, char *err, size_t cap)
 {
     struct nlb_handle *h = (struct nlb_handle *)nlb;
-    return h->ops->set(h->impl, state, err, cap);
+    int rc = h->ops->set(h->impl, state, err, cap);
+    if (rc != 0 && cap > 0)
+        utf8_trim_partial(err); /* backends quote tool output, maybe cut */
+    return rc;
 }
 
 int nlb_query(struct nlb *nlb, uint8_t *state, char *err, size_t cap)
 {
     struct nlb_handle *h = (struct nlb_handle *)nlb;
-    return h->ops->query(h->impl, state, err, cap);
+    int rc = h->ops->query(h->impl, state, err, cap);
+    if (rc != 0 && cap > 0)
+        utf8_trim_partial(err);
+    return rc;
 }
 
 const char *nlb_describe(const struct nlb *nlb)

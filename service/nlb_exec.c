@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "nlb_backend.h"
+#include "utf8.h"
 #include "winutil.h"
 
 #define EXEC_LINE_MAX 2048     /* bytes of an expanded command line, with its NUL */
@@ -122,7 +123,7 @@ static const char *shown(const char *line, char *buf, size_t cap)
 {
     if (strlen(line) <= EXEC_SHOWN_MAX)
         return line;
-    snprintf(buf, cap, "%.*s...", EXEC_SHOWN_MAX, line);
+    snprintf(buf, cap, "%.*s...", (int)utf8_clip(line, strlen(line), EXEC_SHOWN_MAX), line);
     return buf;
 }
 
@@ -138,14 +139,21 @@ static void output_text(const char *raw, size_t len, char *text, size_t cap)
         UINT cp = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, raw, (int)len, NULL, 0) > 0
                       ? CP_UTF8
                       : CP_OEMCP;
+        /* A character of the OEM code page can take three bytes in UTF-8:
+         * convert in full, then keep what fits without cutting a character. */
         wchar_t *wide = calloc(len + 1, sizeof *wide);
-        if (wide) {
+        char *utf8 = calloc(3 * len + 1, 1);
+        if (wide && utf8) {
             int wn = MultiByteToWideChar(cp, 0, raw, (int)len, wide, (int)len);
-            int n = wn > 0 ? WideCharToMultiByte(CP_UTF8, 0, wide, wn, text, (int)cap - 1, NULL, NULL)
+            int n = wn > 0 ? WideCharToMultiByte(CP_UTF8, 0, wide, wn, utf8, (int)(3 * len), NULL,
+                                                 NULL)
                            : 0;
-            text[n > 0 ? n : 0] = '\0';
-            free(wide);
+            size_t keep = utf8_clip(utf8, n > 0 ? (size_t)n : 0, cap - 1);
+            memcpy(text, utf8, keep);
+            text[keep] = '\0';
         }
+        free(wide);
+        free(utf8);
     }
     for (unsigned char *p = (unsigned char *)text; *p; p++)
         if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
@@ -184,7 +192,7 @@ static void pick_line(const char *line, size_t len, void *ctx)
     struct pick_line *pl = ctx;
     if (pl->out[0] && !pl->last)
         return;
-    snprintf(pl->out, pl->cap, "%.*s", (int)len, line);
+    snprintf(pl->out, pl->cap, "%.*s", (int)utf8_clip(line, len, pl->cap - 1), line);
 }
 
 static void first_or_last_line(const char *text, int last, char *out, size_t cap)
@@ -637,9 +645,9 @@ void *nlb_exec_open(const struct config *cfg, const char *node, const struct nlb
         snprintf(err, cap, "out of memory");
         return NULL;
     }
-    snprintf(x->command, sizeof x->command, "%s", cfg->exec_command);
-    snprintf(x->query, sizeof x->query, "%s", cfg->exec_query);
-    snprintf(x->vip, sizeof x->vip, "%s", cfg->vip);
+    utf8_copy(x->command, sizeof x->command, cfg->exec_command);
+    utf8_copy(x->query, sizeof x->query, cfg->exec_query);
+    utf8_copy(x->vip, sizeof x->vip, cfg->vip);
     x->port = cfg->port;
     x->timeout_ms = cfg->nlb_timeout_ms;
     snprintf(x->description, sizeof x->description, "exec %s:%u by '%s'", cfg->vip,

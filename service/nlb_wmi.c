@@ -17,6 +17,7 @@
  *
  * Runs on the NLB worker thread, which has called CoInitializeEx. */
 #include "wmi_client.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,8 +141,8 @@ static HRESULT find_node(struct nlb_wmi *n, char *err, size_t cap)
         hr = WBEM_E_NOT_FOUND;
         goto done;
     }
-    snprintf(n->node_name, sizeof n->node_name, "%s", names[i]);
-    snprintf(n->node_path, sizeof n->node_path, "%s", paths[i]);
+    utf8_copy(n->node_name, sizeof n->node_name, names[i]);
+    utf8_copy(n->node_path, sizeof n->node_path, paths[i]);
     snprintf(n->description, sizeof n->description, "wmi %s:%u on cluster %s (node %s)", n->vip,
              n->port, n->cluster_ip, n->node_name);
     hr = S_OK;
@@ -342,8 +343,8 @@ void *nlb_wmi_open(const struct config *cfg, const char *node, const struct nlb_
         snprintf(err, cap, "out of memory");
         return NULL;
     }
-    snprintf(n->vip, sizeof n->vip, "%s", cfg->vip);
-    snprintf(n->cluster_ip, sizeof n->cluster_ip, "%s", cfg->cluster_ip[0] ? cfg->cluster_ip : cfg->vip);
+    utf8_copy(n->vip, sizeof n->vip, cfg->vip);
+    utf8_copy(n->cluster_ip, sizeof n->cluster_ip, cfg->cluster_ip[0] ? cfg->cluster_ip : cfg->vip);
     n->port = cfg->port;
     snprintf(n->description, sizeof n->description, "wmi %s:%u on cluster %s", n->vip, n->port,
              n->cluster_ip);

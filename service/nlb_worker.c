@@ -1,5 +1,6 @@
 /* nlb_worker.c - see nlb_worker.h. */
 #include "nlb_worker.h"
+#include "utf8.h"
 
 #include <objbase.h>
 #include <stdio.h>
@@ -41,13 +42,13 @@ static void run_job(struct nlb_worker *w, int job, uint8_t want)
     if (nlb_query(w->nlb, &state, qerr, sizeof qerr) != 0) {
         state = MODEL_PORT_UNKNOWN;
         if (ok)
-            snprintf(err, sizeof err, "%s", qerr);
+            utf8_copy(err, sizeof err, qerr);
         ok = 0;
     }
     EnterCriticalSection(&w->lock);
     w->res_ok = ok;
     w->res_state = state;
-    snprintf(w->res_err, sizeof w->res_err, "%s", err);
+    utf8_copy(w->res_err, sizeof w->res_err, err);
     w->have_result = 1;
     LeaveCriticalSection(&w->lock);
     SetEvent(w->done_event);
@@ -63,9 +64,9 @@ static DWORD WINAPI worker_main(LPVOID arg)
     EnterCriticalSection(&w->lock);
     w->opened = w->nlb ? 1 : -1;
     if (w->nlb)
-        snprintf(w->description, sizeof w->description, "%s", nlb_describe(w->nlb));
+        utf8_copy(w->description, sizeof w->description, nlb_describe(w->nlb));
     else
-        snprintf(w->res_err, sizeof w->res_err, "%s", err);
+        utf8_copy(w->res_err, sizeof w->res_err, err);
     LeaveCriticalSection(&w->lock);
     SetEvent(w->done_event);
     while (w->nlb) {
@@ -96,7 +97,7 @@ struct nlb_worker *nlb_worker_start(const struct config *cfg, const char *node,
         return NULL;
     }
     w->cfg = cfg;
-    snprintf(w->node, sizeof w->node, "%s", node);
+    utf8_copy(w->node, sizeof w->node, node);
     InitializeCriticalSection(&w->lock);
     w->job_event = CreateEventW(NULL, FALSE, FALSE, NULL);
     w->done_event = CreateEventW(NULL, TRUE, FALSE, NULL);

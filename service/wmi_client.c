@@ -1,5 +1,6 @@
 /* wmi_client.c - WMI through COM, in C; see wmi_client.h. */
 #include "wmi_client.h"
+#include "utf8.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -150,7 +151,7 @@ HRESULT wmi_connect(const char *ns, struct wmi **out, char *err, size_t cap)
         hr = fail(err, cap, E_OUTOFMEMORY, ns, "cannot connect to WMI namespace %s", ns);
         goto done;
     }
-    snprintf(wmi->ns, sizeof wmi->ns, "%s", ns);
+    utf8_copy(wmi->ns, sizeof wmi->ns, ns);
     hr = CoCreateInstance(&CLSID_WbemLocator, NULL, CLSCTX_INPROC_SERVER, &IID_IWbemLocator,
                           (void **)&locator);
     if (FAILED(hr)) {

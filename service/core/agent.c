@@ -1,5 +1,6 @@
 /* agent.c - the agent's state machine. See agent.h. */
 #include "agent.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ static void logf_(struct agent_actions *out, uint8_t level, const char *fmt, ...
     act->level = level;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(act->text, sizeof act->text, fmt, ap);
+    utf8_vformat(act->text, sizeof act->text, fmt, ap);
     va_end(ap);
 }
 
@@ -61,7 +62,7 @@ static void fill_report(const struct agent *a, uint64_t now, struct wire_msg *m)
         r->peer_port = a->peer.port_actual;
         r->peer_epoch = a->peer.epoch;
     }
-    snprintf(r->reason, sizeof r->reason, "%s", a->last_reason);
+    utf8_copy(r->reason, sizeof r->reason, a->last_reason);
 }
 
 /* The report is the heartbeat on both links: it goes to whoever is up. */
@@ -85,8 +86,8 @@ static void send_hello(const struct agent *a, uint8_t kind, struct agent_actions
     if (!act)
         return;
     act->msg.type = WIRE_HELLO;
-    snprintf(act->msg.u.hello.pair, sizeof act->msg.u.hello.pair, "%s", a->set.pair);
-    snprintf(act->msg.u.hello.node, sizeof act->msg.u.hello.node, "%s", a->set.node);
+    utf8_copy(act->msg.u.hello.pair, sizeof act->msg.u.hello.pair, a->set.pair);
+    utf8_copy(act->msg.u.hello.node, sizeof act->msg.u.hello.node, a->set.node);
 }
 
 static void nlb_set(struct agent *a, uint8_t port, struct agent_actions *out)
@@ -137,7 +138,7 @@ static void fire(struct agent *a, uint8_t trigger, const char *why, uint64_t now
         uint8_t to = mode_table[i].to;
         logf_(out, AGENT_LOG_INFO, "%s -> %s because %s", model_mode_name(a->mode),
               model_mode_name(to), why);
-        snprintf(a->last_reason, sizeof a->last_reason, "%s -> %s because %s",
+        utf8_format(a->last_reason, sizeof a->last_reason, "%s -> %s because %s",
                  model_mode_name(a->mode), model_mode_name(to), why);
         model_history_add(&a->history, now, a->last_reason);
         a->mode = to;
@@ -467,15 +468,15 @@ void agent_status(const struct agent *a, uint64_t now, struct wire_status_reply 
 {
     memset(st, 0, sizeof *st);
     st->role = MODEL_ROLE_AGENT;
-    snprintf(st->pair, sizeof st->pair, "%s", a->set.pair);
+    utf8_copy(st->pair, sizeof st->pair, a->set.pair);
     if (a->mode == MODEL_MODE_PRIMARY)
-        snprintf(st->primary, sizeof st->primary, "%s", a->set.node);
+        utf8_copy(st->primary, sizeof st->primary, a->set.node);
     st->epoch = a->epoch;
     st->coordinator_link = a->coord_up;
-    snprintf(st->last_reason, sizeof st->last_reason, "%s", a->last_reason);
+    utf8_copy(st->last_reason, sizeof st->last_reason, a->last_reason);
     st->node_count = 1;
     struct wire_node_status *n = &st->nodes[0];
-    snprintf(n->name, sizeof n->name, "%s", a->set.node);
+    utf8_copy(n->name, sizeof n->name, a->set.node);
     n->connected = 1;
     n->mode = a->mode;
     n->app_healthy = a->app_healthy;
@@ -484,5 +485,5 @@ void agent_status(const struct agent *a, uint64_t now, struct wire_status_reply 
     n->epoch = a->epoch;
     n->last_heard_ms = 0;
     n->peer_link = a->peer_heard && agent_peer_silent_ms(a, now) < a->set.peer_loss_ms;
-    snprintf(n->last_change, sizeof n->last_change, "%s", a->last_reason);
+    utf8_copy(n->last_change, sizeof n->last_change, a->last_reason);
 }

@@ -12,6 +12,7 @@
  * later entries are often echoes of the first.
  */
 #include "config.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -221,11 +222,13 @@ static void msg_vadd(struct msg *m, const char *fmt, va_list ap)
     w = vsnprintf(m->buf + m->len, room, fmt, ap);
     /* Old MSVCRT answers -1 on truncation and may leave no terminator:
      * treat that as "full" and terminate ourselves. */
-    if (w < 0 || (size_t)w >= room)
-        m->len = sizeof m->buf - 1;
-    else
+    if (w < 0 || (size_t)w >= room) {
+        m->buf[sizeof m->buf - 1] = '\0';
+        m->len = utf8_trim_partial(m->buf);
+    } else {
         m->len += (size_t)w;
-    m->buf[m->len] = '\0';
+        m->buf[m->len] = '\0';
+    }
 }
 
 static void msg_add(struct msg *m, const char *fmt, ...) PRINTF_LIKE(2, 3);

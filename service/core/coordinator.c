@@ -1,5 +1,6 @@
 /* coordinator.c - the coordinator's state machine. See coordinator.h. */
 #include "coordinator.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,7 +26,7 @@ static void logf_(struct coordinator_actions *out, uint8_t level, const char *fm
     act->level = level;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(act->text, sizeof act->text, fmt, ap);
+    utf8_vformat(act->text, sizeof act->text, fmt, ap);
     va_end(ap);
 }
 
@@ -35,7 +36,7 @@ static void close_conn(struct coordinator_actions *out, uint32_t conn, const cha
     if (!act)
         return;
     act->conn = conn;
-    snprintf(act->text, sizeof act->text, "%s", why);
+    utf8_copy(act->text, sizeof act->text, why);
 }
 
 static void send_role(struct coordinator *c, int idx, uint8_t mode, uint64_t now,
@@ -82,7 +83,7 @@ static void reply(struct coordinator *c, int32_t code, const char *text,
     if (act) {
         act->token = c->request_token;
         act->code = code;
-        snprintf(act->text, sizeof act->text, "%s", text);
+        utf8_copy(act->text, sizeof act->text, text);
     }
     c->request_pending = 0;
 }
@@ -705,17 +706,17 @@ void coordinator_status(const struct coordinator *c, uint64_t now, struct wire_s
 {
     memset(st, 0, sizeof *st);
     st->role = MODEL_ROLE_COORDINATOR;
-    snprintf(st->pair, sizeof st->pair, "%s", c->set.pair);
+    utf8_copy(st->pair, sizeof st->pair, c->set.pair);
     if (c->primary != COORD_NO_NODE)
-        snprintf(st->primary, sizeof st->primary, "%s", c->set.node[c->primary]);
+        utf8_copy(st->primary, sizeof st->primary, c->set.node[c->primary]);
     st->epoch = c->epoch;
     st->phase = c->phase;
-    snprintf(st->last_reason, sizeof st->last_reason, "%s", c->last_reason);
+    utf8_copy(st->last_reason, sizeof st->last_reason, c->last_reason);
     st->node_count = 2;
     for (int i = 0; i < 2; i++) {
         const struct coordinator_node *n = &c->nodes[i];
         struct wire_node_status *s = &st->nodes[i];
-        snprintf(s->name, sizeof s->name, "%s", c->set.node[i]);
+        utf8_copy(s->name, sizeof s->name, c->set.node[i]);
         s->connected = n->connected;
         s->mode = n->have_report ? n->report.mode : MODEL_MODE_BACKUP;
         s->app_healthy = n->have_report ? n->report.app_healthy : 0;
@@ -727,7 +728,7 @@ void coordinator_status(const struct coordinator *c, uint64_t now, struct wire_s
             s->peer_link = n->connected && n->report.peer_silent_ms != WIRE_SILENT_NEVER &&
                            (uint64_t)n->report.peer_silent_ms + (now - n->last_heard_at) <
                                c->set.loss_ms;
-            snprintf(s->last_change, sizeof s->last_change, "%s", n->report.reason);
+            utf8_copy(s->last_change, sizeof s->last_change, n->report.reason);
         }
         uint64_t age = now - n->last_heard_at;
         s->last_heard_ms = !n->heard ? 0xFFFFFFFFu

@@ -1,12 +1,13 @@
 /* model.c - names and sentences for the shared enums. */
 #include "model.h"
+#include "utf8.h"
 
 #include <stdio.h>
 
 void model_history_add(struct model_history *h, uint64_t at, const char *text)
 {
     h->entries[h->next].at = at;
-    snprintf(h->entries[h->next].text, sizeof h->entries[h->next].text, "%s", text);
+    utf8_copy(h->entries[h->next].text, sizeof h->entries[h->next].text, text);
     h->next = (h->next + 1) % MODEL_HISTORY_MAX;
     if (h->count < MODEL_HISTORY_MAX)
         h->count++;

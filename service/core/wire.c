@@ -4,6 +4,7 @@
  * read checks the remaining length first, and a decode succeeds only if the
  * payload is consumed exactly, so trailing garbage is malformed too. */
 #include "wire.h"
+#include "utf8.h"
 
 #include <string.h>
 
@@ -386,9 +387,7 @@ void wire_history_fill(struct wire_history_reply *r, const struct model_history 
     const char *text;
     for (unsigned i = 0; i < WIRE_HISTORY_MAX && (text = model_history_get(h, i, &at)); i++) {
         r->entries[i].age_ms = now > at ? now - at : 0;
-        size_t n = strlen(text);
-        if (n > WIRE_HISTORY_TEXT)
-            n = WIRE_HISTORY_TEXT;
+        size_t n = utf8_clip(text, strlen(text), WIRE_HISTORY_TEXT);
         memcpy(r->entries[i].text, text, n);
         r->entries[i].text[n] = '\0';
         r->count = (uint8_t)(i + 1);
