@@ -6,8 +6,12 @@
  * it never sees half a word.
  *
  * Fault switches, for tests: a file <same name>.fault beside it holding
- *   ignore          commands report success and change nothing (the seed's
- *                   NLB that does not react on a cut-off NIC)
+ *   ignore          commands report success and change nothing
+ *   disconnected    the host is out of the cluster (the seed's W4: the SIP
+ *                   NIC unplugged): commands report success and change
+ *                   nothing, queries say disconnected; the rule's own
+ *                   state is kept, and is what NLB has when the host
+ *                   returns
  *   fail            commands fail ("simulated NLB failure")
  *   unreachable     commands and queries fail, as if WMI did not answer
  *   slow <ms>       every call takes that long first (a hung WMI call)
@@ -69,7 +73,7 @@ static void sim_close(void *impl) { free(impl); }
 
 static const char *sim_describe(void *impl) { return ((struct sim_rule *)impl)->description; }
 
-enum sim_fault { FAULT_NONE, FAULT_IGNORE, FAULT_FAIL, FAULT_UNREACHABLE };
+enum sim_fault { FAULT_NONE, FAULT_IGNORE, FAULT_DISCONNECTED, FAULT_FAIL, FAULT_UNREACHABLE };
 
 /* Reads the fault switch; sleeps here for "slow". */
 static int sim_fault(const struct sim_rule *nlb)
@@ -84,6 +88,8 @@ static int sim_fault(const struct sim_rule *nlb)
     int fault = FAULT_NONE;
     if (strncmp(text, "ignore", 6) == 0)
         fault = FAULT_IGNORE;
+    else if (strncmp(text, "disconnected", 12) == 0)
+        fault = FAULT_DISCONNECTED;
     else if (strncmp(text, "fail", 4) == 0)
         fault = FAULT_FAIL;
     else if (strncmp(text, "unreachable", 11) == 0)
@@ -99,6 +105,7 @@ static int sim_set(void *impl, uint8_t state, char *err, size_t cap)
     struct sim_rule *nlb = impl;
     switch (sim_fault(nlb)) {
     case FAULT_IGNORE:
+    case FAULT_DISCONNECTED:
         return 0;
     case FAULT_FAIL:
         snprintf(err, cap, "simulated NLB failure (%s.fault)", nlb->path);
@@ -128,10 +135,15 @@ static int sim_set(void *impl, uint8_t state, char *err, size_t cap)
 static int sim_query(void *impl, uint8_t *state, char *err, size_t cap)
 {
     struct sim_rule *nlb = impl;
-    if (sim_fault(nlb) == FAULT_UNREACHABLE) {
+    int fault = sim_fault(nlb);
+    if (fault == FAULT_UNREACHABLE) {
         *state = MODEL_PORT_UNKNOWN;
         snprintf(err, cap, "simulated NLB does not answer (%s.fault)", nlb->path);
         return -1;
+    }
+    if (fault == FAULT_DISCONNECTED) {
+        *state = MODEL_PORT_DISCONNECTED;
+        return 0;
     }
     size_t len = 0;
     DWORD rc = 0;

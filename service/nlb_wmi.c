@@ -272,6 +272,47 @@ static HRESULT read_rules(struct nlb_wmi *n, const char *wql, struct rule_rows *
     return hr;
 }
 
+/* This host's MicrosoftNLB_Node.StatusCode (the node found at connect). */
+static HRESULT read_node_status(struct nlb_wmi *n, uint32_t *status, char *err, size_t cap)
+{
+    IEnumWbemClassObject *rows = NULL;
+    HRESULT hr = wmi_query(n->wmi, NLB_CODES_NODE_QUERY, &rows, err, cap);
+    if (FAILED(hr))
+        return hr;
+    int found = 0;
+    for (;;) {
+        IWbemClassObject *obj = NULL;
+        hr = wmi_next(n->wmi, rows, &obj, err, cap);
+        if (hr != S_OK)
+            break;
+        char name[NAME_MAX_LEN], why[WMI_ERR_MAX];
+        if (!found && wmi_get_string(obj, "Name", name, sizeof name, why, sizeof why) == S_OK &&
+            strcmp(name, n->node_name) == 0)
+            found = wmi_get_uint32(obj, "StatusCode", status, err, cap) == S_OK;
+        IWbemClassObject_Release(obj);
+    }
+    IEnumWbemClassObject_Release(rows);
+    if (FAILED(hr))
+        return hr;
+    if (!found) {
+        snprintf(err, cap, "node %s has no readable StatusCode", n->node_name);
+        return WBEM_E_NOT_FOUND;
+    }
+    return S_OK;
+}
+
+/* W4: a host out of the cluster gets no VIP traffic whatever its rule says,
+ * and NLB refuses or ignores commands for the rule; say so rather than
+ * report a rule state nobody can change. A status that cannot be read
+ * leaves the rule's own state (it is logged by the caller's next error). */
+static int host_disconnected(struct nlb_wmi *n)
+{
+    uint32_t status = 0;
+    char why[WMI_ERR_MAX];
+    return n->wmi && read_node_status(n, &status, why, sizeof why) == S_OK &&
+           nlb_codes_host_out_of_cluster(status);
+}
+
 static int wmi_query_state(void *impl, uint8_t *state, char *err, size_t cap)
 {
     struct nlb_wmi *n = impl;
@@ -309,6 +350,10 @@ static int wmi_query_state(void *impl, uint8_t *state, char *err, size_t cap)
     rc = nlb_codes_port_state(r->states[i], n->port, n->vip, state, err, cap);
 done:
     free(r);
+    if (host_disconnected(n)) {
+        *state = MODEL_PORT_DISCONNECTED;
+        return 0;
+    }
     return rc;
 }
 

@@ -132,14 +132,15 @@ static void enter(struct coordinator *c, uint8_t to, const char *why, uint64_t n
 }
 
 /* Disabled, or draining (it takes no new connections: they go to the new
- * primary, while its own finish; it disables at the end of the drain). */
+ * primary, while its own finish; it disables at the end of the drain), or
+ * its NLB host out of the cluster (W4: NLB ignores the disable, but the
+ * host gets no VIP traffic; the agent disables the rule when it returns). */
 /* A stopping agent's read-back of its disable is final at any epoch: it
  * takes no more orders and starts safe next time. */
 static int confirmed_disabled(const struct coordinator_node *n, uint64_t epoch)
 {
     return n->connected && n->have_report && n->report.mode == MODEL_MODE_BACKUP &&
-           (n->report.port_actual == MODEL_PORT_DISABLED ||
-            n->report.port_actual == MODEL_PORT_DRAINING) &&
+           model_port_not_serving(n->report.port_actual) &&
            (n->report.epoch == epoch || n->report.stopping);
 }
 
@@ -149,9 +150,21 @@ static int confirmed_enabled(const struct coordinator_node *n, uint64_t epoch)
            n->report.port_actual == MODEL_PORT_ENABLED && n->report.epoch == epoch;
 }
 
+/* A node whose NLB host is out of the cluster could enable nothing that
+ * receives traffic. */
 static int eligible(const struct coordinator_node *n)
 {
-    return n->connected && n->have_report && n->report.app_healthy;
+    return n->connected && n->have_report && n->report.app_healthy &&
+           n->report.port_actual != MODEL_PORT_DISCONNECTED;
+}
+
+static const char *why_not_eligible(const struct coordinator_node *n)
+{
+    if (!n->connected || !n->have_report)
+        return "it is not connected";
+    if (!n->report.app_healthy)
+        return "its application is not healthy";
+    return "its NLB host is out of the cluster";
 }
 
 static void promote(struct coordinator *c, uint64_t now, struct coordinator_actions *out)
@@ -219,8 +232,7 @@ int coordinator_not_serving(const struct coordinator *c, int x, uint64_t now)
     const struct coordinator_node *b = &c->nodes[1 - x];
     if (n->connected)
         return n->have_report && n->report.mode == MODEL_MODE_BACKUP &&
-               (n->report.port_actual == MODEL_PORT_DISABLED ||
-                n->report.port_actual == MODEL_PORT_DRAINING);
+               model_port_not_serving(n->report.port_actual);
     uint64_t from = 0, to = 0;
     int have_peer_view = peer_silence_window(c, x, &from, &to);
     int no_peer_link = have_peer_view && b->report.peer_silent_ms == WIRE_SILENT_NEVER;
@@ -300,7 +312,7 @@ static void fail_over(struct coordinator *c, const char *why, uint64_t now,
     if (!eligible(&c->nodes[o])) {
         if (!c->stuck_logged)
             logf_(out, COORD_LOG_ERROR, "%s, but %s cannot take over (%s)", why, c->set.node[o],
-                  c->nodes[o].connected ? "its application is not healthy" : "not connected");
+                  why_not_eligible(&c->nodes[o]));
         c->stuck_logged = 1;
         return;
     }
@@ -322,6 +334,13 @@ static void check_primary(struct coordinator *c, uint64_t now, struct coordinato
         fail_over(c, why, now, out);
     } else if (n->connected && n->have_report && !n->report.app_healthy) {
         snprintf(why, sizeof why, "the application on %s (primary) failed", c->set.node[p]);
+        fail_over(c, why, now, out);
+    } else if (n->connected && n->have_report &&
+               n->report.port_actual == MODEL_PORT_DISCONNECTED) {
+        snprintf(why, sizeof why,
+                 "the NLB host on %s (primary) is out of the cluster (network cable unplugged, "
+                 "or NLB stopped)",
+                 c->set.node[p]);
         fail_over(c, why, now, out);
     } else if (!n->connected && coordinator_not_serving(c, p, now)) {
         snprintf(why, sizeof why, "%s (primary) is lost and no longer serving", c->set.node[p]);
@@ -596,8 +615,7 @@ static void on_switchover(struct coordinator *c, const struct coordinator_event 
         } else if (!eligible(&c->nodes[target])) {
             code = MODEL_ERR_NO_BACKUP;
             snprintf(text, sizeof text, "%s cannot take over: %s", c->set.node[target],
-                     c->nodes[target].connected ? "its application is not healthy"
-                                                : "it is not connected");
+                     why_not_eligible(&c->nodes[target]));
         }
     }
     if (code != MODEL_OK || target == c->primary) {

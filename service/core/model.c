@@ -38,8 +38,15 @@ const char *model_port_name(uint8_t port)
     case MODEL_PORT_ENABLED: return "enabled";
     case MODEL_PORT_DISABLED: return "disabled";
     case MODEL_PORT_DRAINING: return "draining";
+    case MODEL_PORT_DISCONNECTED: return "disconnected";
     default: return "unknown";
     }
+}
+
+int model_port_not_serving(uint8_t port)
+{
+    return port == MODEL_PORT_DISABLED || port == MODEL_PORT_DRAINING ||
+           port == MODEL_PORT_DISCONNECTED;
 }
 
 const char *model_phase_name(uint8_t phase)

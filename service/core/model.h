@@ -13,14 +13,24 @@ enum model_role { MODEL_ROLE_AGENT = 1, MODEL_ROLE_COORDINATOR = 2 };
 
 enum model_mode { MODEL_MODE_BACKUP = 0, MODEL_MODE_PRIMARY = 1 };
 
-/* The NLB port rule's state; the numbers match MicrosoftNLB_PortRuleEx
- * PortState (0 not found, 1 enabled, 2 disabled, 3 draining). */
+/* The NLB port rule's state; 0-3 match MicrosoftNLB_PortRuleEx PortState
+ * (0 not found, 1 enabled, 2 disabled, 3 draining). DISCONNECTED is ours:
+ * whatever the rule says, the NLB host is out of the cluster (network
+ * cable unplugged, NLB stopped or suspended), so it receives no traffic
+ * for the VIP and NLB refuses or ignores commands for the rule (the seed's
+ * W4). It counts as not serving; an agent that wants its port disabled
+ * keeps commanding it, so the rule is disabled the moment the host
+ * returns (W5). */
 enum model_port {
     MODEL_PORT_UNKNOWN = 0,
     MODEL_PORT_ENABLED = 1,
     MODEL_PORT_DISABLED = 2,
-    MODEL_PORT_DRAINING = 3
+    MODEL_PORT_DRAINING = 3,
+    MODEL_PORT_DISCONNECTED = 4
 };
+
+/* A port in this state can receive no new traffic for the VIP. */
+int model_port_not_serving(uint8_t port);
 
 enum model_phase {
     MODEL_PHASE_ELECTING = 0, /* no primary yet */

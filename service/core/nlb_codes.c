@@ -254,6 +254,12 @@ int nlb_codes_port_state(uint32_t port_state, unsigned port, const char *vip, ui
     }
 }
 
+int nlb_codes_host_out_of_cluster(uint32_t code)
+{
+    return code == NLB_WLBS_STOPPED || code == NLB_WLBS_SUSPENDED ||
+           code == NLB_WLBS_MEDIA_DISCONNECTED;
+}
+
 const char *nlb_codes_method(uint8_t state)
 {
     switch (state) {

@@ -112,6 +112,13 @@ const char *nlb_codes_hresult_text(uint32_t hr, const char *ns, char *buf, size_
 int nlb_codes_port_state(uint32_t port_state, unsigned port, const char *vip, uint8_t *state,
                          char *err, size_t cap);
 
+/* 1 when a MicrosoftNLB_Node.StatusCode (or a port method's ReturnValue)
+ * says the host is out of the cluster and receives no VIP traffic, whatever
+ * its port rules say: stopped, suspended, or its cluster adapter has no
+ * link (media disconnected). The agent then reports its port
+ * disconnected (not serving). */
+int nlb_codes_host_out_of_cluster(uint32_t code);
+
 /* The MicrosoftNLB_Node method that drives a rule to state (enum
  * model_port): "EnableEx", "DisableEx", "DrainEx"; NULL for any other. */
 const char *nlb_codes_method(uint8_t state);

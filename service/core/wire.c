@@ -139,8 +139,8 @@ static void unpack_node(struct cursor *c, struct wire_node_status *n)
     n->connected = get_bool(c);
     n->mode = get_enum(c, MODEL_MODE_PRIMARY);
     n->app_healthy = get_bool(c);
-    n->port_desired = get_enum(c, MODEL_PORT_DRAINING);
-    n->port_actual = get_enum(c, MODEL_PORT_DRAINING);
+    n->port_desired = get_enum(c, MODEL_PORT_DISCONNECTED);
+    n->port_actual = get_enum(c, MODEL_PORT_DISCONNECTED);
     n->epoch = get_u64(c);
     n->last_heard_ms = get_u32(c);
     n->peer_link = get_bool(c);
@@ -237,12 +237,12 @@ static void unpack_payload(struct cursor *c, struct wire_msg *m)
         m->u.report.epoch = get_u64(c);
         m->u.report.mode = get_enum(c, MODEL_MODE_PRIMARY);
         m->u.report.app_healthy = get_bool(c);
-        m->u.report.port_desired = get_enum(c, MODEL_PORT_DRAINING);
-        m->u.report.port_actual = get_enum(c, MODEL_PORT_DRAINING);
+        m->u.report.port_desired = get_enum(c, MODEL_PORT_DISCONNECTED);
+        m->u.report.port_actual = get_enum(c, MODEL_PORT_DISCONNECTED);
         m->u.report.peer_silent_ms = get_u32(c);
         m->u.report.peer_mode = get_enum(c, MODEL_MODE_PRIMARY);
         m->u.report.peer_app_healthy = get_bool(c);
-        m->u.report.peer_port = get_enum(c, MODEL_PORT_DRAINING);
+        m->u.report.peer_port = get_enum(c, MODEL_PORT_DISCONNECTED);
         m->u.report.peer_epoch = get_u64(c);
         get_str(c, m->u.report.reason, sizeof m->u.report.reason);
         m->u.report.stopping = get_bool(c);

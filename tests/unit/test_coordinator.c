@@ -1544,6 +1544,62 @@ START_TEST(w2_no_failover_other_unhealthy)
 }
 END_TEST
 
+/* W4: the primary's NLB host drops out of the cluster (its SIP NIC
+ * unplugged): the coordinator fails over; NLB there ignores the disable,
+ * and the old primary's "backup, disconnected" at the new epoch is the
+ * confirmation that lets the backup enable. */
+START_TEST(w4_disconnected_primary_fails_over)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out);
+    ev_report(&c, C1, 6, MODEL_MODE_PRIMARY, 1, MODEL_PORT_DISCONNECTED, T0 + 100, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_DEMOTING);
+    ck_assert_uint_eq(c.epoch, 7);
+    expect_set_role(&out, C1, MODEL_MODE_BACKUP, 7);
+    ck_assert_int_eq(find_role(&out, C2, MODEL_MODE_PRIMARY), -1);
+    ck_assert_ptr_nonnull(strstr(c.last_reason, "out of the cluster"));
+    /* Still disconnected, at the old epoch: not yet. */
+    ev_report(&c, C1, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISCONNECTED, T0 + 110, &out);
+    ck_assert_int_eq(find_role(&out, C2, MODEL_MODE_PRIMARY), -1);
+    /* An enabled rule read back is no confirmation either. */
+    ev_report(&c, C1, 7, MODEL_MODE_BACKUP, 1, MODEL_PORT_ENABLED, T0 + 115, &out);
+    ck_assert_int_eq(find_role(&out, C2, MODEL_MODE_PRIMARY), -1);
+    ev_report(&c, C1, 7, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISCONNECTED, T0 + 120, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
+    ev_primary_enabled(&c, C2, 7, T0 + 130, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_int_eq(c.primary, 1);
+    /* W5: web1 returns and disables its stale rule: no second switchover. */
+    ev_report(&c, C1, 7, MODEL_MODE_BACKUP, 1, MODEL_PORT_ENABLED, T0 + 200, &out);
+    ev_report(&c, C1, 7, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, T0 + 300, &out);
+    run_until(&c, T0 + 300 + HB, T0 + 4 * LOSS, &out);
+    ck_assert_int_eq(c.primary, 1);
+    ck_assert_uint_eq(c.epoch, 7);
+}
+END_TEST
+
+/* A backup whose NLB host is out of the cluster cannot take over: the
+ * primary keeps the role (and says why once); a switchover is refused. */
+START_TEST(w4_disconnected_backup_not_eligible)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out);
+    ev_report(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISCONNECTED, T0 + 90, &out);
+    ev_switchover(&c, 42, "web2", 0, T0 + 95, &out);
+    int r = expect_reply(&out, 42, MODEL_ERR_NO_BACKUP);
+    ck_assert_ptr_nonnull(strstr(out.items[r].text, "out of the cluster"));
+    ev_report(&c, C1, 6, MODEL_MODE_BACKUP, 0, MODEL_PORT_DISABLED, T0 + 100, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_int_eq(find_role(&out, C2, MODEL_MODE_PRIMARY), -1);
+    int err = find_log(&out, COORD_LOG_ERROR, "cannot take over");
+    ck_assert_int_ge(err, 0);
+    ck_assert_ptr_nonnull(strstr(out.items[err].text, "out of the cluster"));
+}
+END_TEST
+
 START_TEST(w2_no_failover_other_absent)
 {
     struct coordinator c;
@@ -3078,6 +3134,11 @@ Suite *make_suite(void)
     tcase_add_test(tc, w2_failover_demote_then_promote);
     tcase_add_test(tc, w2_no_failover_other_unhealthy);
     tcase_add_test(tc, w2_no_failover_other_absent);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("failover_w4");
+    tcase_add_test(tc, w4_disconnected_primary_fails_over);
+    tcase_add_test(tc, w4_disconnected_backup_not_eligible);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("failover_w3");

@@ -714,12 +714,12 @@ START_TEST(enum_out_of_range_malformed)
     expect_byte_malformed(&m, p + 8, 2, "REPORT mode 2");
     expect_byte_malformed(&m, p + 8, 0xFF, "REPORT mode 255");
     expect_byte_malformed(&m, p + 9, 2, "REPORT app_healthy 2");
-    expect_byte_malformed(&m, p + 10, 4, "REPORT port_desired 4");
-    expect_byte_malformed(&m, p + 11, 4, "REPORT port_actual 4");
+    expect_byte_malformed(&m, p + 10, 5, "REPORT port_desired 5");
+    expect_byte_malformed(&m, p + 11, 5, "REPORT port_actual 5");
     /* ... peer_silent_ms(4) peer_mode peer_app_healthy peer_port */
     expect_byte_malformed(&m, p + 16, 2, "REPORT peer_mode 2");
     expect_byte_malformed(&m, p + 17, 2, "REPORT peer_app_healthy 2");
-    expect_byte_malformed(&m, p + 18, 4, "REPORT peer_port 4");
+    expect_byte_malformed(&m, p + 18, 5, "REPORT peer_port 5");
 
     /* SET_ROLE: epoch(8) mode */
     sample_msg(WIRE_SET_ROLE, &m);
@@ -749,8 +749,8 @@ START_TEST(enum_out_of_range_malformed)
     expect_byte_malformed(&m, p + 18, 2, "node connected 2");
     expect_byte_malformed(&m, p + 19, 2, "node mode 2");
     expect_byte_malformed(&m, p + 20, 2, "node app_healthy 2");
-    expect_byte_malformed(&m, p + 21, 4, "node port_desired 4");
-    expect_byte_malformed(&m, p + 22, 4, "node port_actual 4");
+    expect_byte_malformed(&m, p + 21, 5, "node port_desired 5");
+    expect_byte_malformed(&m, p + 22, 5, "node port_actual 5");
     expect_byte_malformed(&m, p + 35, 2, "node peer_link 2");
     expect_byte_malformed(&m, p + 35, 0xFF, "node peer_link 255");
 }
