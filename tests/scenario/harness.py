@@ -61,13 +61,43 @@ class SimPorts:
     """Reading the sim NLB's state files; the class says where they are
     (sim_file) and which nodes there are (NODES)."""
 
-    def port_state(self, node):
-        """'enabled', 'disabled', 'draining', or None if the rule does not exist."""
+    def rule_state(self, node):
+        """The rule's own state: 'enabled', 'disabled', 'draining', or None
+        if the rule does not exist."""
         try:
             with open(self.sim_file(node)) as f:
                 return f.read().strip() or None
         except OSError:
             return None
+
+    def port_state(self, node):
+        """As NLB serves it: the rule's state, or 'disconnected' while the
+        host is out of the cluster (sim fault 'disconnected', W4), when the
+        rule gets no traffic whatever it says."""
+        if self.fault(node) == "disconnected":
+            return "disconnected"
+        return self.rule_state(node)
+
+    def fault(self, node):
+        try:
+            with open(self.sim_file(node) + ".fault") as f:
+                words = f.read().split()
+        except OSError:
+            return None
+        return words[0] if words else None
+
+    def set_fault(self, node, fault):
+        """Switches the sim NLB's fault on node (None: off)."""
+        path = self.sim_file(node) + ".fault"
+        if fault is None:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+        else:
+            with open(path + ".tmp", "w") as f:
+                f.write(fault + "\n")
+            os.replace(path + ".tmp", path)
 
     def ports(self):
         return {node: self.port_state(node) for node in self.NODES}

@@ -18,15 +18,6 @@ from harness import Cluster, SplitBrainWatch, TestFailure, wait_until  # noqa: E
 from w1_switchover import settled  # noqa: E402
 
 
-def set_fault(cluster, node, fault):
-    path = cluster.sim_file(node) + ".fault"
-    if fault:
-        with open(path, "w") as f:
-            f.write(fault + "\n")
-    elif os.path.exists(path):
-        os.remove(path)
-
-
 def log_of(cluster, name):
     with open(os.path.join(cluster.work, f"{name}.log"), errors="replace") as f:
         return f.read()
@@ -44,14 +35,14 @@ def main():
 
             # 1. The primary's NLB ignores the disable: no promotion; the
             #    switchover times out and node1 keeps the role.
-            set_fault(cluster, "node1", "ignore")
+            cluster.set_fault("node1", "ignore")
             rc, out, err = cluster.nlbctl("switchover", "--timeout", "3")
             if rc != 5 or "did not confirm its port disabled" not in err:
                 raise TestFailure(f"ignored disable: exit {rc}: {out} {err}")
             if cluster.port_state("node2") != "disabled":
                 raise TestFailure(f"node2 enabled while node1's disable was ignored: "
                                   f"{cluster.ports()}")
-            set_fault(cluster, "node1", None)
+            cluster.set_fault("node1", None)
             wait_until("node1 primary again", lambda: settled(cluster, "node1"), timeout=20)
             if "accepted the command but the port reads enabled" not in log_of(cluster, "node1"):
                 raise TestFailure("node1 did not log the ignored command")
@@ -59,7 +50,7 @@ def main():
 
             # 2. A hung NLB call on the primary: written off at nlb_timeout_ms,
             #    status keeps answering, the late disable completes the move.
-            set_fault(cluster, "node1", "slow 3000")
+            cluster.set_fault("node1", "slow 3000")
             t0 = time.monotonic()
             import subprocess
             proc = subprocess.Popen(["wine", cluster.nlbctl_exe, "--pipe",
@@ -75,7 +66,7 @@ def main():
                 answered += 1
                 time.sleep(0.2)
             out, err = proc.communicate(timeout=10)
-            set_fault(cluster, "node1", None)
+            cluster.set_fault("node1", None)
             if proc.returncode != 0:
                 raise TestFailure(f"switchover over a slow NLB: exit {proc.returncode}: {err}")
             if "has not returned within" not in log_of(cluster, "node1"):
@@ -86,13 +77,13 @@ def main():
 
             # 3. The new primary's NLB does not answer: nobody serves until it
             #    does, then the agent's retries enable it.
-            set_fault(cluster, "node1", "unreachable")
+            cluster.set_fault("node1", "unreachable")
             rc, out, err = cluster.nlbctl("switchover", "--timeout", "3")
             if rc != 5:
                 raise TestFailure(f"unreachable NLB: exit {rc}: {out} {err}")
             if cluster.port_state("node2") == "enabled" and cluster.port_state("node1") == "enabled":
                 raise TestFailure(f"two enabled: {cluster.ports()}")
-            set_fault(cluster, "node1", None)
+            cluster.set_fault("node1", None)
             wait_until("node1 serving once its NLB answers", lambda: settled(cluster, "node1"),
                        timeout=20)
             print("unreachable NLB on the new primary: enabled by retries once it answered")
