@@ -12,17 +12,20 @@
 #include "log.h"
 #include "net.h"
 #include "pipe_server.h"
+#include "sip_monitor.h"
 #include "winutil.h"
 
 #define TICK_MS 100
 #define MAX_LINKS 16 /* two agents, room for reconnects and strays */
 
-enum { TAG_STOP = 1, TAG_LISTEN = 2, TAG_LINK = 100, TAG_PIPE = 200 };
+enum { TAG_STOP = 1, TAG_LISTEN = 2, TAG_LINK = 100, TAG_PIPE = 200, TAG_SIP = 300 };
 
 struct coordinator_host {
     const struct daemon_env *env;
     struct coordinator core;
     struct pipe_server *pipe;
+    struct sip_monitor *sip; /* NULL: no active SIP monitoring configured */
+    uint8_t vip_verdict;
     SOCKET listener;
     WSAEVENT listen_event;
     struct net_conn links[MAX_LINKS];
@@ -194,6 +197,36 @@ static int on_pipe_request(void *ctx, uint32_t token, const struct wire_msg *req
     return PIPE_ANSWER_NOW;
 }
 
+/* Active SIP monitoring's verdicts: a node's go to the core; the VIP's is
+ * logged only, with what it suggests (the VIP failing while the primary
+ * answers on its own address points at NLB, not the application). */
+static void on_sip_verdict(void *ctx, int target, uint8_t verdict, const char *why)
+{
+    struct coordinator_host *h = ctx;
+    if (target == SIP_PROBE_VIP) {
+        h->vip_verdict = verdict;
+        int p = h->core.primary;
+        int primary_answers = p != COORD_NO_NODE && !h->core.nodes[p].probe_down;
+        if (verdict == SIP_PROBE_DOWN)
+            log_write(LOG_WARNING, "SIP monitor: the VIP %s:%u does not answer (%s)%s",
+                      h->env->cfg->mon_vip.host, (unsigned)h->env->cfg->mon_vip.port, why,
+                      primary_answers ? "; the primary answers on its own address, so the VIP "
+                                        "path (NLB port rule, convergence, network) is at fault"
+                                      : "");
+        else
+            log_write(LOG_INFO, "SIP monitor: the VIP %s:%u %s", h->env->cfg->mon_vip.host,
+                      (unsigned)h->env->cfg->mon_vip.port, sip_probe_verdict_name(verdict));
+        return;
+    }
+    if (verdict == SIP_PROBE_UNKNOWN)
+        return;
+    struct coordinator_event ev = {.type = COORD_EV_PROBE,
+                                   .node = (uint8_t)target,
+                                   .probe_down = verdict == SIP_PROBE_DOWN,
+                                   .text = why};
+    step(h, &ev);
+}
+
 static int start(struct coordinator_host *h)
 {
     const struct config *cfg = h->env->cfg;
@@ -226,6 +259,20 @@ static int start(struct coordinator_host *h)
     }
     log_write(LOG_INFO, "listening for agents on %s:%u", cfg->listen.host,
               (unsigned)cfg->listen.port);
+    h->sip = sip_monitor_open(cfg, err, sizeof err);
+    if (!h->sip && err[0]) {
+        log_write(LOG_ERROR, "%s", err);
+        return DAEMON_EXIT_STARTUP;
+    }
+    if (h->sip)
+        log_write(LOG_INFO,
+                  "SIP monitor: OPTIONS to %s %s:%u and %s %s:%u%s%s every %lu ms (timeout %lu "
+                  "ms, up after %lu answers, down after %lu failures)",
+                  cfg->node1, cfg->mon_node1.host, (unsigned)cfg->mon_node1.port, cfg->node2,
+                  cfg->mon_node2.host, (unsigned)cfg->mon_node2.port,
+                  cfg->mon_vip.port ? " and the VIP " : "", cfg->mon_vip.port ? cfg->mon_vip.host : "",
+                  (unsigned long)cfg->mon_interval_ms, (unsigned long)cfg->mon_timeout_ms,
+                  (unsigned long)cfg->mon_rise, (unsigned long)cfg->mon_fall);
     struct coordinator_event ev = {.type = COORD_EV_START};
     step(h, &ev);
     return h->fatal;
@@ -235,6 +282,8 @@ static void stop(struct coordinator_host *h)
 {
     h->env->progress(h->env->progress_ctx, DAEMON_STOPPING);
     pipe_server_close(h->pipe);
+    sip_monitor_close(h->sip);
+    h->sip = NULL;
     for (int i = 0; i < MAX_LINKS; i++)
         net_close(&h->links[i]);
     if (h->listener != INVALID_SOCKET)
@@ -271,6 +320,10 @@ int coordinator_host_run(const struct daemon_env *env)
         int np = pipe_server_events(h->pipe, pipe_events);
         for (int i = 0; i < np; i++)
             event_loop_add(&loop, pipe_events[i], TAG_PIPE + i);
+        HANDLE sip_events[SIP_PROBE_TARGETS];
+        int ns = sip_monitor_events(h->sip, sip_events);
+        for (int i = 0; i < ns; i++)
+            event_loop_add(&loop, sip_events[i], TAG_SIP + i);
 
         uint64_t now = win_now_ms();
         DWORD wait = next_tick > now ? (DWORD)(next_tick - now) : 0;
@@ -287,6 +340,8 @@ int coordinator_host_run(const struct daemon_env *env)
                 drop_link(h, c, err, 1);
         } else if (tag >= TAG_PIPE && tag < TAG_PIPE + PIPE_SERVER_INSTANCES) {
             pipe_server_service(h->pipe, tag - TAG_PIPE, on_pipe_request, h);
+        } else if (tag >= TAG_SIP && tag < TAG_SIP + SIP_PROBE_TARGETS) {
+            sip_monitor_service(h->sip, tag - TAG_SIP, on_sip_verdict, h);
         } else if (tag == EVENT_LOOP_FAILED) {
             log_write(LOG_ERROR, "internal: wait failed (error %lu)", (unsigned long)GetLastError());
             rc = DAEMON_EXIT_STARTUP;
@@ -296,6 +351,7 @@ int coordinator_host_run(const struct daemon_env *env)
             next_tick = now + TICK_MS;
             struct coordinator_event ev = {.type = COORD_EV_TICK};
             step(h, &ev);
+            sip_monitor_tick(h->sip, on_sip_verdict, h);
         }
     }
     if (h->fatal)

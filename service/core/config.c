@@ -98,12 +98,20 @@ static const struct key_spec keys[] = {
     { "security", "key_file", KIND_PATH, FIELD(key_file), 0, 0 },
     { "security", "allow_unauthenticated", KIND_BOOL, FIELD(allow_unauthenticated), 0, 0 },
     { "security", "status_group", KIND_GROUP, FIELD(status_group), 0, 0 },
+    { "sip_monitor", "node1", KIND_REMOTE, FIELD(mon_node1), 0, 0 },
+    { "sip_monitor", "node2", KIND_REMOTE, FIELD(mon_node2), 0, 0 },
+    { "sip_monitor", "vip", KIND_REMOTE, FIELD(mon_vip), 0, 0 },
+    { "sip_monitor", "interval_ms", KIND_U32, FIELD(mon_interval_ms), 100, 60000 },
+    { "sip_monitor", "timeout_ms", KIND_U32, FIELD(mon_timeout_ms), 50, 60000 },
+    { "sip_monitor", "rise", KIND_U32, FIELD(mon_rise), 1, 100 },
+    { "sip_monitor", "fall", KIND_U32, FIELD(mon_fall), 1, 100 },
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
 
 static const char *const sections[] = {
-    "nlbctld", "pair", "agent", "application", "coordinator", "nlb", "timing", "security"
+    "nlbctld", "pair", "agent", "application", "coordinator", "sip_monitor", "nlb", "timing",
+    "security"
 };
 
 #define SECTION_COUNT (sizeof sections / sizeof sections[0])
@@ -890,6 +898,32 @@ static int check_application(struct parser *p)
     return 0;
 }
 
+/* Checked whatever the role, like [application]. */
+static int check_sip_monitor(struct parser *p)
+{
+    const struct config *c = &p->cfg;
+    unsigned long n1 = seen_at(p, "sip_monitor", "node1");
+    unsigned long n2 = seen_at(p, "sip_monitor", "node2");
+    unsigned long vip = seen_at(p, "sip_monitor", "vip");
+    if (n1 && !n2)
+        return fail(p, "sip_monitor", "node2", "required once node1 is set (line %lu): the "
+                    "monitor probes both nodes' own SIP addresses, e.g. 192.0.2.12:5060", n1);
+    if (n2 && !n1)
+        return fail(p, "sip_monitor", "node1", "required once node2 is set (line %lu): the "
+                    "monitor probes both nodes' own SIP addresses, e.g. 192.0.2.11:5060", n2);
+    if (vip && !n1)
+        return fail(p, "sip_monitor", "vip", "set on line %lu without node1 and node2; the "
+                    "VIP probe only adds to the nodes' probes", vip);
+    if (c->mon_timeout_ms >= c->mon_interval_ms)
+        return fail(p, "sip_monitor", "timeout_ms", "%lu ms must be less than interval_ms "
+                    "%lu ms (one probe at a time per target)",
+                    (unsigned long)c->mon_timeout_ms, (unsigned long)c->mon_interval_ms);
+    if (n1 && c->role != MODEL_ROLE_COORDINATOR)
+        return fail(p, "sip_monitor", "node1", "set on line %lu, but only the coordinator "
+                    "probes (role = coordinator)", n1);
+    return 0;
+}
+
 /* DESIGN.md, "The timing rule that makes fencing safe". The coordinator
  * counts from the last message it had from the primary, the primary from
  * the last message it had from anyone; both see the same [timing]. */
@@ -949,7 +983,7 @@ static int check_whole(struct parser *p)
         return -1;
     if (p->cfg.role == MODEL_ROLE_AGENT && check_agent(p) != 0)
         return -1;
-    if (check_application(p) != 0 || check_timing(p) != 0)
+    if (check_application(p) != 0 || check_sip_monitor(p) != 0 || check_timing(p) != 0)
         return -1;
     return check_security(p);
 }
@@ -981,6 +1015,10 @@ void config_defaults(struct config *cfg)
     cfg->isolation_ms = 1500;
     cfg->nlb_timeout_ms = 600;
     cfg->max_delay_ms = 200;
+    cfg->mon_interval_ms = 1000;
+    cfg->mon_timeout_ms = 500;
+    cfg->mon_rise = 2;
+    cfg->mon_fall = 3;
 }
 
 /* Clears memory that held a secret; the volatile stores are not optimised

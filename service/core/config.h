@@ -62,6 +62,16 @@ struct config {
     uint32_t preempt_delay_ms;      /* how long preferred must stay healthy before
                                      * that failback; default 60000, 1000..86400000 */
 
+    /* [sip_monitor] - coordinator only, optional: active SIP monitoring.
+     * Off unless node1 and node2 are both set. */
+    struct config_endpoint mon_node1; /* [pair] node1's own SIP address, host:port */
+    struct config_endpoint mon_node2; /* [pair] node2's own SIP address */
+    struct config_endpoint mon_vip;   /* the VIP's SIP address; optional, only logged */
+    uint32_t mon_interval_ms;         /* default 1000, 100..60000 */
+    uint32_t mon_timeout_ms;          /* default 500, less than mon_interval_ms */
+    uint32_t mon_rise;                /* answers in a row to count as up; default 2 */
+    uint32_t mon_fall;                /* failures in a row to count as down; default 3 */
+
     /* [nlb] */
     char backend[16];               /* "wmi" (default), "exec" or "sim" */
     char vip[MODEL_NAME_MAX + 1];   /* cluster virtual IP; required for an agent */

@@ -155,7 +155,7 @@ static int confirmed_enabled(const struct coordinator_node *n, uint64_t epoch)
 static int eligible(const struct coordinator_node *n)
 {
     return n->connected && n->have_report && n->report.app_healthy &&
-           n->report.port_actual != MODEL_PORT_DISCONNECTED;
+           n->report.port_actual != MODEL_PORT_DISCONNECTED && !n->probe_down;
 }
 
 static const char *why_not_eligible(const struct coordinator_node *n)
@@ -164,6 +164,8 @@ static const char *why_not_eligible(const struct coordinator_node *n)
         return "it is not connected";
     if (!n->report.app_healthy)
         return "its application is not healthy";
+    if (n->probe_down)
+        return "it does not answer SIP probes";
     return "its NLB host is out of the cluster";
 }
 
@@ -340,6 +342,10 @@ static void check_primary(struct coordinator *c, uint64_t now, struct coordinato
         snprintf(why, sizeof why,
                  "the NLB host on %s (primary) is out of the cluster (network cable unplugged, "
                  "or NLB stopped)",
+                 c->set.node[p]);
+        fail_over(c, why, now, out);
+    } else if (n->connected && n->probe_down) {
+        snprintf(why, sizeof why, "%s (primary) does not answer SIP probes on its own address",
                  c->set.node[p]);
         fail_over(c, why, now, out);
     } else if (!n->connected && coordinator_not_serving(c, p, now)) {
@@ -666,6 +672,25 @@ static void on_tick(struct coordinator *c, uint64_t now, struct coordinator_acti
     check_preempt(c, now, out);
 }
 
+/* Active SIP monitoring: a node that stops answering on its own address is
+ * treated like one whose application failed (not eligible; a primary is
+ * failed over); the agent's own monitoring (passive) is not overruled. */
+static void on_probe(struct coordinator *c, const struct coordinator_event *ev, uint64_t now,
+                     struct coordinator_actions *out)
+{
+    if (ev->node > 1)
+        return;
+    struct coordinator_node *n = &c->nodes[ev->node];
+    uint8_t down = ev->probe_down ? 1 : 0;
+    if (n->probe_down == down)
+        return;
+    n->probe_down = down;
+    logf_(out, down ? COORD_LOG_WARNING : COORD_LOG_INFO, "SIP monitor: %s %s%s%s",
+          c->set.node[ev->node], down ? "stopped answering" : "answers again",
+          ev->text && ev->text[0] ? ": " : "", ev->text ? ev->text : "");
+    progress(c, now, out);
+}
+
 void coordinator_init(struct coordinator *c, const struct coordinator_settings *set,
                       uint64_t persisted_epoch, uint64_t now)
 {
@@ -706,6 +731,9 @@ void coordinator_step(struct coordinator *c, const struct coordinator_event *ev,
         break;
     case COORD_EV_TICK:
         on_tick(c, now, out);
+        break;
+    case COORD_EV_PROBE:
+        on_probe(c, ev, now, out);
         break;
     default:
         logf_(out, COORD_LOG_ERROR, "internal: unknown coordinator event %u", ev->type);

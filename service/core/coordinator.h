@@ -40,7 +40,8 @@ enum coordinator_event_type {
     COORD_EV_MESSAGE,     /* conn sent msg (HELLO binds conn to a node) */
     COORD_EV_DISCONNECT,  /* conn closed */
     COORD_EV_SWITCHOVER,  /* request `token` from nlbctl, target name in msg */
-    COORD_EV_TICK
+    COORD_EV_TICK,
+    COORD_EV_PROBE        /* active SIP monitoring: a node's verdict changed */
 };
 
 struct coordinator_event {
@@ -48,6 +49,12 @@ struct coordinator_event {
     uint32_t conn;
     uint32_t token;
     const struct wire_msg *msg;
+    /* COORD_EV_PROBE: active SIP monitoring's verdict on node `node` (0, 1)
+     * changed: probe_down 1 = it stopped answering, 0 = it answers again;
+     * text says what failed. */
+    uint8_t node;
+    uint8_t probe_down;
+    const char *text;
 };
 
 enum coordinator_action_type {
@@ -92,6 +99,7 @@ struct coordinator_node {
     uint64_t next_heartbeat_at;
     uint64_t primary_order_at; /* when it was last told to be primary */
     uint64_t serving_seen_at;  /* when it last reported itself primary or not disabled */
+    uint8_t probe_down;        /* active SIP monitoring: its own address stopped answering */
 };
 
 struct coordinator {

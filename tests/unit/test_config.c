@@ -348,7 +348,7 @@ START_TEST(err_unknown_section)
 {
     EXPECT_ERR("[nlbctld]\nrole = agent\n[nbl]\nport = 5060\n", FILE_NAME ":3: [nbl]: ",
                "unknown section; use [nlbctld], [pair], [agent], [application], [coordinator], "
-               "[nlb], [timing] or [security]");
+               "[sip_monitor], [nlb], [timing] or [security]");
 }
 END_TEST
 
@@ -1051,6 +1051,43 @@ START_TEST(err_application_rules)
 }
 END_TEST
 
+/* ---- [sip_monitor] ----------------------------------------------------- */
+
+START_TEST(sip_monitor_section)
+{
+    struct config c;
+    PARSE_OK(COORDINATOR_TEXT, &c);
+    ck_assert_uint_eq(c.mon_node1.port, 0); /* off by default */
+    ck_assert_uint_eq(c.mon_interval_ms, 1000);
+    ck_assert_uint_eq(c.mon_timeout_ms, 500);
+    ck_assert_uint_eq(c.mon_rise, 2);
+    ck_assert_uint_eq(c.mon_fall, 3);
+    PARSE_OK(COORDINATOR_TEXT "[sip_monitor]\nnode1 = 192.0.2.11:5060\nnode2 = 192.0.2.12:5060\n"
+                              "vip = 192.0.2.10:5060\ninterval_ms = 200\ntimeout_ms = 150\n"
+                              "rise = 1\nfall = 5\n",
+             &c);
+    ck_assert_str_eq(c.mon_node2.host, "192.0.2.12");
+    ck_assert_uint_eq(c.mon_vip.port, 5060);
+    ck_assert_uint_eq(c.mon_interval_ms, 200);
+    ck_assert_uint_eq(c.mon_fall, 5);
+    EXPECT_ERR(COORDINATOR_TEXT "[sip_monitor]\nnode1 = 192.0.2.11:5060\n",
+               FILE_NAME ": [sip_monitor] node2: ", "required once node1 is set (line 9)");
+    EXPECT_ERR(COORDINATOR_TEXT "[sip_monitor]\nnode2 = 192.0.2.12:5060\n",
+               FILE_NAME ": [sip_monitor] node1: ", "required once node2 is set");
+    EXPECT_ERR(COORDINATOR_TEXT "[sip_monitor]\nvip = 192.0.2.10:5060\n",
+               FILE_NAME ": [sip_monitor] vip: ", "without node1 and node2");
+    EXPECT_ERR(COORDINATOR_TEXT "[sip_monitor]\nnode1 = a:1\nnode2 = b:1\ninterval_ms = 500\n"
+                                "timeout_ms = 500\n",
+               FILE_NAME ": [sip_monitor] timeout_ms: ", "less than interval_ms 500 ms");
+    EXPECT_ERR(COORDINATOR_TEXT "[sip_monitor]\nnode1 = 192.0.2.11\n",
+               FILE_NAME ":9: [sip_monitor] node1: ", "");
+    EXPECT_ERR(COORDINATOR_TEXT "[sip_monitor]\nfall = 0\n", FILE_NAME ":9: [sip_monitor] fall: ",
+               "from 1 to 100");
+    EXPECT_ERR(AGENT_TEXT "\n[sip_monitor]\nnode1 = a:1\nnode2 = b:1\n",
+               FILE_NAME ": [sip_monitor] node1: ", "only the coordinator probes");
+}
+END_TEST
+
 /* ---- the timing rules --------------------------------------------------- */
 
 START_TEST(timing_valid)
@@ -1632,6 +1669,7 @@ Suite *make_suite(void)
 
     tc = tcase_create("valid_coordinator");
     tcase_add_test(tc, valid_coordinator);
+    tcase_add_test(tc, sip_monitor_section);
     tcase_add_test(tc, good_endpoints);
     suite_add_tcase(s, tc);
 

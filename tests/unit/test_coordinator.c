@@ -1600,6 +1600,69 @@ START_TEST(w4_disconnected_backup_not_eligible)
 }
 END_TEST
 
+static void ev_probe(struct coordinator *c, uint8_t node, uint8_t down, uint64_t now,
+                     struct coordinator_actions *out)
+{
+    struct coordinator_event ev = {
+        .type = COORD_EV_PROBE, .node = node, .probe_down = down, .text = "no answer in 500 ms"};
+    step(c, &ev, now, out);
+}
+
+/* Active SIP monitoring: a primary that stops answering on its own address
+ * (a hung application the process monitor still sees running) is failed
+ * over; a backup that does not answer cannot take over until it does. */
+START_TEST(probe_down_primary_fails_over)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out);
+    ev_probe(&c, 1, 0, T0 + 50, &out); /* web2 answers: nothing changes */
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ev_probe(&c, 0, 1, T0 + 100, &out);
+    ck_assert_int_ge(find_log(&out, COORD_LOG_WARNING, "SIP monitor: web1 stopped answering: no "
+                                                       "answer in 500 ms"), 0);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_DEMOTING);
+    ck_assert_uint_eq(c.epoch, 7);
+    expect_set_role(&out, C1, MODEL_MODE_BACKUP, 7);
+    ck_assert_ptr_nonnull(strstr(c.last_reason, "does not answer SIP probes"));
+    ev_backup_disabled(&c, C1, 7, T0 + 110, &out);
+    expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
+    ev_primary_enabled(&c, C2, 7, T0 + 120, &out);
+    ck_assert_int_eq(c.primary, 1);
+    /* web1 answers again: an eligible backup, no failback */
+    ev_probe(&c, 0, 0, T0 + 200, &out);
+    ck_assert_int_ge(find_log(&out, COORD_LOG_INFO, "web1 answers again"), 0);
+    run_until(&c, T0 + 300, T0 + 4 * LOSS, &out);
+    ck_assert_int_eq(c.primary, 1);
+    ck_assert_uint_eq(c.epoch, 7);
+}
+END_TEST
+
+START_TEST(probe_down_backup_not_eligible)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out);
+    ev_probe(&c, 1, 1, T0 + 50, &out);
+    ev_switchover(&c, 7, "web2", 0, T0 + 60, &out);
+    int r = expect_reply(&out, 7, MODEL_ERR_NO_BACKUP);
+    ck_assert_ptr_nonnull(strstr(out.items[r].text, "does not answer SIP probes"));
+    /* both down: the primary keeps the role (nobody better) */
+    ev_probe(&c, 0, 1, T0 + 70, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_int_eq(c.primary, 0);
+    ck_assert_int_ge(find_log(&out, COORD_LOG_ERROR, "cannot take over"), 0);
+    /* web2 answers again: now the failover goes ahead */
+    ev_probe(&c, 1, 0, T0 + 80, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_DEMOTING);
+    /* a repeated verdict, or one for no node, changes nothing */
+    ev_probe(&c, 1, 0, T0 + 90, &out);
+    ck_assert_uint_eq(out.count, 0);
+    ev_probe(&c, 5, 1, T0 + 95, &out);
+    ck_assert_uint_eq(out.count, 0);
+}
+END_TEST
+
 START_TEST(w2_no_failover_other_absent)
 {
     struct coordinator c;
@@ -3139,6 +3202,8 @@ Suite *make_suite(void)
     tc = tcase_create("failover_w4");
     tcase_add_test(tc, w4_disconnected_primary_fails_over);
     tcase_add_test(tc, w4_disconnected_backup_not_eligible);
+    tcase_add_test(tc, probe_down_primary_fails_over);
+    tcase_add_test(tc, probe_down_backup_not_eligible);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("failover_w3");
