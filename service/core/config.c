@@ -898,7 +898,8 @@ static int check_application(struct parser *p)
     return 0;
 }
 
-/* Checked whatever the role, like [application]. */
+/* Checked whatever the role, like [application]; used only by the
+ * coordinator (an agent ignores it, as it ignores [coordinator]). */
 static int check_sip_monitor(struct parser *p)
 {
     const struct config *c = &p->cfg;
@@ -918,9 +919,6 @@ static int check_sip_monitor(struct parser *p)
         return fail(p, "sip_monitor", "timeout_ms", "%lu ms must be less than interval_ms "
                     "%lu ms (one probe at a time per target)",
                     (unsigned long)c->mon_timeout_ms, (unsigned long)c->mon_interval_ms);
-    if (n1 && c->role != MODEL_ROLE_COORDINATOR)
-        return fail(p, "sip_monitor", "node1", "set on line %lu, but only the coordinator "
-                    "probes (role = coordinator)", n1);
     return 0;
 }
 

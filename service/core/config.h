@@ -62,7 +62,7 @@ struct config {
     uint32_t preempt_delay_ms;      /* how long preferred must stay healthy before
                                      * that failback; default 60000, 1000..86400000 */
 
-    /* [sip_monitor] - coordinator only, optional: active SIP monitoring.
+    /* [sip_monitor] - used when role = coordinator, optional: active SIP monitoring.
      * Off unless node1 and node2 are both set. */
     struct config_endpoint mon_node1; /* [pair] node1's own SIP address, host:port */
     struct config_endpoint mon_node2; /* [pair] node2's own SIP address */

@@ -1083,8 +1083,6 @@ START_TEST(sip_monitor_section)
                FILE_NAME ":9: [sip_monitor] node1: ", "");
     EXPECT_ERR(COORDINATOR_TEXT "[sip_monitor]\nfall = 0\n", FILE_NAME ":9: [sip_monitor] fall: ",
                "from 1 to 100");
-    EXPECT_ERR(AGENT_TEXT "\n[sip_monitor]\nnode1 = a:1\nnode2 = b:1\n",
-               FILE_NAME ": [sip_monitor] node1: ", "only the coordinator probes");
 }
 END_TEST
 
@@ -1563,10 +1561,12 @@ START_TEST(example_documents_every_key)
         "drain_ms", "heartbeat_ms", "reconcile_ms", "reconnect_ms",
         "peer", "peer_listen", "service", "path", "args", "start", "preempt",
         "preempt_delay_ms", "miss_count", "isolation_ms", "nlb_timeout_ms", "max_delay_ms",
-        "key", "key_file", "allow_unauthenticated", "status_group",
+        "key", "key_file", "allow_unauthenticated", "status_group", "interval_ms",
+        "timeout_ms", "rise", "fall",
     };
     static const char *const sections[] = { "[nlbctld]", "[pair]", "[agent]",
-                                            "[application]", "[coordinator]", "[nlb]",
+                                            "[application]", "[coordinator]",
+                                            "[sip_monitor]", "[nlb]",
                                             "[timing]", "[security]" };
     size_t len, i;
     char *text = read_example(&len);
