@@ -25,6 +25,7 @@ struct sip_monitor {
     struct sip_probe probe;
     struct monitor_target t[SIP_PROBE_TARGETS];
     int index_of[SIP_PROBE_TARGETS]; /* event index -> target */
+    uint8_t warned_silent[SIP_PROBE_TARGETS];
     int count;
 };
 
@@ -139,14 +140,10 @@ static void tell(struct sip_monitor *m, int i, sip_monitor_fn fn, void *ctx)
     fn(ctx, i, t->verdict, t->verdict == SIP_PROBE_DOWN ? t->last_failure : "");
 }
 
-void sip_monitor_service(struct sip_monitor *m, int index, sip_monitor_fn fn, void *ctx)
+/* Reads what is waiting on target i's socket (non-blocking). */
+static void drain(struct sip_monitor *m, int i, sip_monitor_fn fn, void *ctx)
 {
-    if (!m || index < 0 || index >= m->count)
-        return;
-    int i = m->index_of[index];
     struct monitor_target *t = &m->t[i];
-    WSANETWORKEVENTS ne;
-    WSAEnumNetworkEvents(t->sock, t->event, &ne);
     /* Bounded: a flood cannot hold the coordinator's one thread. */
     for (int n = 0; n < 32; n++) {
         char buf[DGRAM_MAX];
@@ -161,7 +158,6 @@ void sip_monitor_service(struct sip_monitor *m, int index, sip_monitor_fn fn, vo
                          t->host, t->port);
                 if (sip_probe_send_failed(&m->probe, i, why) >= 0)
                     tell(m, i, fn, ctx);
-                continue;
             }
             break;
         }
@@ -170,15 +166,44 @@ void sip_monitor_service(struct sip_monitor *m, int index, sip_monitor_fn fn, vo
     }
 }
 
+void sip_monitor_service(struct sip_monitor *m, int index, sip_monitor_fn fn, void *ctx)
+{
+    if (!m || index < 0 || index >= m->count)
+        return;
+    int i = m->index_of[index];
+    WSANETWORKEVENTS ne;
+    WSAEnumNetworkEvents(m->t[i].sock, m->t[i].event, &ne);
+    drain(m, i, fn, ctx);
+}
+
 void sip_monitor_tick(struct sip_monitor *m, sip_monitor_fn fn, void *ctx)
 {
     if (!m)
         return;
+    /* Read before judging timeouts, events or not: after an ICMP error on a
+     * connected UDP socket, Wine was seen to signal no further FD_READ. */
+    for (int k = 0; k < m->count; k++)
+        drain(m, m->index_of[k], fn, ctx);
     uint64_t now = win_now_ms();
     unsigned changed = sip_probe_tick(&m->probe, now);
     for (int i = 0; i < SIP_PROBE_TARGETS; i++)
         if (changed & (1u << i))
             tell(m, i, fn, ctx);
+    for (int k = 0; k < m->count; k++) {
+        int i = m->index_of[k];
+        /* Once, after a while: a target that never answered gets no verdict
+         * (see sip_probe.h), which an administrator must hear about. */
+        if (!m->warned_silent[i] &&
+            sip_probe_never_answered(&m->probe, i, 10 * m->probe.set.fall)) {
+            m->warned_silent[i] = 1;
+            log_write(LOG_WARNING,
+                      "SIP monitor: %s:%u has not answered any of %lu SIP probes since the "
+                      "monitor started (%s); until it does, it counts neither way. Check "
+                      "[sip_monitor] %s and that UDP from this host reaches it",
+                      m->t[i].host, m->t[i].port, (unsigned long)(10 * m->probe.set.fall),
+                      m->probe.t[i].last_failure, target_names[i]);
+        }
+    }
     if (!sip_probe_round_due(&m->probe, now))
         return;
     for (int k = 0; k < m->count; k++) {
@@ -192,8 +217,14 @@ void sip_monitor_tick(struct sip_monitor *m, sip_monitor_fn fn, void *ctx)
             continue;
         if (send(t->sock, req, (int)len, 0) == SOCKET_ERROR) {
             char why[96];
-            snprintf(why, sizeof why, "cannot send to %s:%u (error %d)", t->host, t->port,
-                     WSAGetLastError());
+            int e = WSAGetLastError();
+            /* The last round's ICMP "port unreachable", reported on this send. */
+            if (e == WSAECONNREFUSED || e == WSAECONNRESET)
+                snprintf(why, sizeof why, "nothing listens on %s:%u (ICMP port unreachable)",
+                         t->host, t->port);
+            else
+                snprintf(why, sizeof why, "cannot send to %s:%u (error %d)", t->host, t->port,
+                         e);
             if (sip_probe_send_failed(&m->probe, i, why) >= 0)
                 tell(m, i, fn, ctx);
         }

@@ -36,7 +36,7 @@ static int record(struct sip_probe *p, int i, int ok)
         t->ok_run = 0;
         if (t->fail_run < UINT32_MAX)
             t->fail_run++;
-        if (t->fail_run >= p->set.fall)
+        if (t->fail_run >= p->set.fall && t->verdict == SIP_PROBE_UP)
             t->verdict = SIP_PROBE_DOWN;
     }
     return t->verdict != before;
@@ -174,6 +174,12 @@ unsigned sip_probe_tick(struct sip_probe *p, uint64_t now)
             changed |= 1u << i;
     }
     return changed;
+}
+
+int sip_probe_never_answered(const struct sip_probe *p, int i, uint32_t n)
+{
+    const struct sip_probe_target *t = &p->t[i];
+    return t->verdict == SIP_PROBE_UNKNOWN && t->fail_run >= n;
 }
 
 const char *sip_probe_verdict_name(uint8_t verdict)

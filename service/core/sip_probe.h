@@ -4,6 +4,13 @@
  * in a row (up) or `fall` failures in a row (down), so one lost datagram
  * does not move the pair.
  *
+ * A target that has never answered stays unknown however often it fails,
+ * and unknown counts as no verdict: when the coordinator and the nodes
+ * start together, the SIP servers are not up yet, and a probe monitor that
+ * cannot reach them at all (a firewall, a wrong address) must not take the
+ * pair down; the caller warns about such a target instead
+ * (sip_probe_never_answered).
+ *
  * A probe succeeds on any final SIP response except 5xx/6xx: a 404 or 405
  * still proves a SIP stack that reads and answers; 503 Service Unavailable
  * is the application saying it cannot serve. A probe fails on a 5xx/6xx
@@ -67,6 +74,10 @@ int sip_probe_send_failed(struct sip_probe *p, int i, const char *why);
 
 /* Timeouts. Returns a bit mask of the targets whose verdict changed. */
 unsigned sip_probe_tick(struct sip_probe *p, uint64_t now);
+
+/* 1 when target i has failed at least `n` probes in a row without ever
+ * having answered (for a warning); 0 otherwise. */
+int sip_probe_never_answered(const struct sip_probe *p, int i, uint32_t n);
 
 const char *sip_probe_verdict_name(uint8_t verdict);
 

@@ -11,12 +11,21 @@ Topology (names carry this process's pid, so runs never collide):
                                        -- veth v-node1 -- eth0 in ns ...-node1 198.51.100.11/24
                                        -- veth v-node2 -- eth0 in ns ...-node2 198.51.100.12/24
 
+With sip_net=True a second LAN carries SIP (the seed's two-NIC hosts, W4):
+
+    ns ...-sw:  bridge br1 192.0.2.254/24 and the VIP 192.0.2.10 (where the
+                VIP dispatcher and SIP clients run, see sip_ns / vip.py)
+                -- veth s-coord -- eth1 in ...-coord  192.0.2.1/24
+                -- veth s-node1 -- eth1 in ...-node1  192.0.2.11/24
+                -- veth s-node2 -- eth1 in ...-node2  192.0.2.12/24
+
 Nothing is added to the machine's own network namespace: the veths live in
 the switch namespace and the hosts' namespaces, and go away with them.
 
 Faults (each one tells the attached SplitBrainWatch "a fault happened now"):
   cut_link(h) / restore_link(h)   the switch-side veth of h down / up (the
                                   cable pulled: h reaches nobody, nobody reaches h)
+  cut_sip(h) / restore_sip(h)     the same for h's SIP network card only (sip_net)
   partition(a, b) / heal(a, b)    firewall drops between a and b only (nftables,
                                   iptables as a fallback), in a's and b's namespaces
   kill(h) / restart(h)            SIGKILL of h's nlbctld / and start it again
@@ -55,6 +64,8 @@ SKIP_RC = 77
 NS_PREFIX = "nlbh"
 NS_RE = re.compile(r"^nlbh-(\d+)-(\d+)-([a-z0-9]+)$")
 ADDRS = {"coord": "198.51.100.1", "node1": "198.51.100.11", "node2": "198.51.100.12"}
+SIP_ADDRS = {"coord": "192.0.2.1", "node1": "192.0.2.11", "node2": "192.0.2.12"}
+SIP_LAN_ADDR = "192.0.2.254"  # the switch namespace's own address on the SIP LAN
 COORD_PORT = 7400
 PEER_PORT = 7401
 FIREWALL_TABLE = "nlbh"
@@ -237,7 +248,7 @@ class Hosts(BuildPaths, SimPorts):
 
     def __init__(self, build_dir, work_dir, vip="192.0.2.10", port=5060, preferred="node1",
                  election_wait_ms=3000, switchover_timeout_ms=10000, config_extra=None,
-                 keep_prefixes=False):
+                 keep_prefixes=False, sip_net=False):
         self.build_dir = os.path.abspath(build_dir)
         self.work = os.path.abspath(work_dir)
         self.vip, self.port, self.preferred = vip, port, preferred
@@ -251,6 +262,8 @@ class Hosts(BuildPaths, SimPorts):
         self.switch_ns = f"{NS_PREFIX}-{self.run_id}-sw"
         self.ns = {h: f"{NS_PREFIX}-{self.run_id}-{h}" for h in self.NAMES}
         self.addr = dict(ADDRS)
+        self.sip_net = sip_net
+        self.sip_addr = dict(SIP_ADDRS)
         self.dirs = {h: os.path.join(self.work, h) for h in self.NAMES}
         self.prefixes = {h: os.path.join(self.work, h, "prefix") for h in self.NAMES}
         self.wine_dir = os.environ.get("NLBCTL_WINE_DIR") or os.path.join(self.build_dir, "wine")
@@ -278,6 +291,17 @@ class Hosts(BuildPaths, SimPorts):
 
     def veth(self, host):
         return f"v-{self._host(host)}"
+
+    def sip_veth(self, host):
+        return f"s-{self._host(host)}"
+
+    @property
+    def sip_ns(self):
+        """The namespace of the SIP LAN's client side (the VIP, SIPp)."""
+        return self.switch_ns
+
+    def netns_path(self, ns):
+        return os.path.join("/var/run/netns", ns)
 
     def wine_env(self, host):
         return dict(os.environ, WINEPREFIX=self.prefixes[self._host(host)], WINEDEBUG="-all")
@@ -386,6 +410,23 @@ class Hosts(BuildPaths, SimPorts):
             self._ip(sw, "link", "set", self.veth(h), "up")
             self._ip(ns, "addr", "add", f"{self.addr[h]}/24", "dev", "eth0")
             self._ip(ns, "link", "set", "eth0", "up")
+        if self.sip_net:
+            self._make_sip_network()
+
+    def _make_sip_network(self):
+        sw = self.switch_ns
+        self._ip(sw, "link", "add", "br1", "type", "bridge")
+        self._ip(sw, "addr", "add", f"{SIP_LAN_ADDR}/24", "dev", "br1")
+        self._ip(sw, "addr", "add", f"{self.vip}/32", "dev", "br1")
+        self._ip(sw, "link", "set", "br1", "up")
+        for h in self.NAMES:
+            ns = self.ns[h]
+            self._ip(sw, "link", "add", self.sip_veth(h), "type", "veth", "peer", "name", "eth1",
+                     "netns", ns)
+            self._ip(sw, "link", "set", self.sip_veth(h), "master", "br1")
+            self._ip(sw, "link", "set", self.sip_veth(h), "up")
+            self._ip(ns, "addr", "add", f"{self.sip_addr[h]}/24", "dev", "eth1")
+            self._ip(ns, "link", "set", "eth1", "up")
 
     def _make_host(self, h, template):
         t0 = time.monotonic()
@@ -698,6 +739,18 @@ class Hosts(BuildPaths, SimPorts):
         self._ip(self.switch_ns, "link", "set", self.veth(h), "up")
         self.links_down.discard(h)
         self.mark_fault(f"restore {h}")
+
+    def cut_sip(self, host):
+        """h's SIP network card unplugged (sip_net): no SIP in or out, while
+        its links to the coordinator and the peer (eth0) stay up."""
+        h = self._host(host)
+        self._ip(self.switch_ns, "link", "set", self.sip_veth(h), "down")
+        self.mark_fault(f"cut SIP {h}")
+
+    def restore_sip(self, host):
+        h = self._host(host)
+        self._ip(self.switch_ns, "link", "set", self.sip_veth(h), "up")
+        self.mark_fault(f"restore SIP {h}")
 
     def partition(self, a, b, both_ways=True):
         """Drops packets between hosts a and b only (a to b; and b to a unless

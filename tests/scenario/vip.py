@@ -1,8 +1,10 @@
-"""A Linux-side VIP dispatcher for the loopback layout: what Windows NLB does
-for the pair's virtual IP, emulated in one thread.
+"""A Linux-side VIP dispatcher: what Windows NLB does for the pair's virtual
+IP, emulated in one thread, on loopback or on the namespace hosts' SIP LAN.
 
-Clients send UDP datagrams to 127.0.0.1:<vip_port>. Each one goes to the node
-whose sim NLB port (harness Cluster.port_state(node)) is "enabled":
+Clients send UDP datagrams to the VIP (127.0.0.1:<vip_port> on loopback;
+on the hosts, the VIP address in the switch namespace, whose sockets are
+made there through setns(2): netns=). Each one goes to the node whose sim
+NLB port (SimPorts.port_state(node)) is "enabled":
 
 - none enabled: the datagram is dropped (counted in dropped_none);
 - both enabled (a split brain, which I1 forbids): it goes to node1 only.
@@ -29,6 +31,8 @@ Every loop is bounded by a stop event and a select() timeout; stop() joins
 the thread with a time limit.
 """
 import collections
+import ctypes
+import os
 import re
 import select
 import socket
@@ -59,6 +63,36 @@ def options_request(target_host, target_port, local_port, tag="probe"):
     return msg.encode(), cid.encode()
 
 
+CLONE_NEWNET = 0x40000000
+
+
+def in_netns(path, fn):
+    """fn() run on a thread that entered the network namespace at path; the
+    sockets it makes stay in that namespace whichever thread uses them."""
+    if not path:
+        return fn()
+    box = {}
+
+    def run():
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), f"setns {path}")
+            finally:
+                os.close(fd)
+            box["value"] = fn()
+        except BaseException as e:  # noqa: B902 - re-raised in the caller
+            box["error"] = e
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(timeout=30)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -68,21 +102,31 @@ def free_udp_port():
 class Dispatcher:
     MAP_MAX = 20000
 
-    def __init__(self, cluster, node_ports, vip_port=None, probe_interval=0.25):
+    def __init__(self, cluster, node_ports, vip_port=None, probe_interval=0.25, vip_host="127.0.0.1",
+                 local_host="127.0.0.1", netns=None):
+        """node_ports: node -> UDP port of its SIP server on 127.0.0.1, or
+        node -> (host, port). netns: a namespace path to make the sockets in."""
         self.cluster = cluster
-        self.node_ports = dict(node_ports)  # node -> UDP port of its SIP server
+        self.node_addrs = {n: (a if isinstance(a, tuple) else ("127.0.0.1", a))
+                           for n, a in node_ports.items()}
+        self.node_ports = {n: a[1] for n, a in self.node_addrs.items()}
         self.nodes = list(cluster.NODES)
         self.probe_interval = probe_interval
-        self.vip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.vip.bind(("127.0.0.1", vip_port or 0))
+        self.vip_host, self.local_host = vip_host, local_host
+
+        def sockets():
+            vip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            vip.bind((vip_host, vip_port or 0))
+            fwd = {}
+            for node in self.nodes:
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.bind((local_host, 0))
+                fwd[node] = s
+            probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            probe.bind((local_host, 0))
+            return vip, fwd, probe
+        self.vip, self.fwd, self.probe = in_netns(netns, sockets)
         self.vip_port = self.vip.getsockname()[1]
-        self.fwd = {}
-        for node in self.nodes:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind(("127.0.0.1", 0))
-            self.fwd[node] = s
-        self.probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.probe.bind(("127.0.0.1", 0))
         self._lock = threading.Lock()
         self._cut = set()
         self._clients = collections.OrderedDict()  # Call-ID -> client address
@@ -163,10 +207,11 @@ class Dispatcher:
         for node in self.nodes:
             if self.is_cut(node):
                 continue
-            data, cid = options_request("127.0.0.1", self.node_ports[node], port)
+            host, nport = self.node_addrs[node]
+            data, cid = options_request(host, nport, port)
             self._remember(self._probe_ids, cid, node, self.MAP_MAX)
             try:
-                self.probe.sendto(data, ("127.0.0.1", self.node_ports[node]))
+                self.probe.sendto(data, (host, nport))
                 self.probes_sent[node] += 1
             except OSError:
                 pass
@@ -212,7 +257,7 @@ class Dispatcher:
         if cid:
             self._remember(self._clients, cid, addr, self.MAP_MAX)
         try:
-            self.fwd[node].sendto(data, ("127.0.0.1", self.node_ports[node]))
+            self.fwd[node].sendto(data, self.node_addrs[node])
             self.delivered[node] += 1
         except OSError:
             self.dropped_cut[node] += 1

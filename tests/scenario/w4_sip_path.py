@@ -39,30 +39,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Cluster, SplitBrainWatch, TestFailure, wait_until, wine_path  # noqa: E402
+from sipp import OPTIONS_XML  # noqa: E402 - also the bench's, through this module
 from vip import Dispatcher, OptionsSender, free_udp_port  # noqa: E402
 
 SILENCE_MS = 1500
 RATE = 20
 
-OPTIONS_XML = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="w4 options">
-  <send>
-    <![CDATA[
-
-      OPTIONS sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 OPTIONS
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" timeout="1000"/>
-</scenario>
-"""
 
 
 class Load:

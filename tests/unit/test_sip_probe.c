@@ -118,6 +118,16 @@ START_TEST(rounds_and_send_failures)
     ck_assert_int_eq(sip_probe_round_due(&p, 100), 1);
     ck_assert_int_eq(sip_probe_round_due(&p, 1099), 0);
     ck_assert_int_eq(sip_probe_round_due(&p, 1100), 1);
+    /* never answered: no verdict, however often it fails; one warning */
+    for (int k = 1; k <= 40; k++) {
+        ck_assert_int_eq(sip_probe_send_failed(&p, 1, "unreachable"), -1);
+        ck_assert_int_eq(sip_probe_never_answered(&p, 1, 30), k >= 30);
+    }
+    ck_assert_uint_eq(p.t[1].verdict, SIP_PROBE_UNKNOWN);
+    /* once up, send failures count */
+    ck_assert_int_eq(probe_and_answer(&p, 1, 200, 2000), -1);
+    ck_assert_int_eq(probe_and_answer(&p, 1, 200, 3000), 1);
+    ck_assert_int_eq(sip_probe_never_answered(&p, 1, 0), 0);
     ck_assert_int_eq(sip_probe_send_failed(&p, 1, "unreachable"), -1);
     ck_assert_int_eq(sip_probe_send_failed(&p, 1, "unreachable"), -1);
     ck_assert_int_eq(sip_probe_send_failed(&p, 1, "no route"), 1);
