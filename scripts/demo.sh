@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The demo: a coordinator and two agents under Wine with the simulated NLB;
-# an election, a manual switchover, a switch back and an application crash,
-# showing who is primary and every port state at each step. Needs nothing
-# but a fresh Debian 12.
+# The demo: the seed's whole story with SIPp traffic running, on three hosts
+# (network namespaces, Wine, the simulated NLB): election, manual switchover,
+# switch back, application crash, host cut off and back, SIP card unplugged
+# and back; who is primary, every port state and the SIP outage at each
+# step, then a timeline. Needs nothing but a fresh Debian 12 and root (for
+# the namespaces; without it, a shorter loopback demo without SIP).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh >/dev/null

@@ -7,12 +7,13 @@
 #   wine-prefix.sh stop DIR    stops DIR/prefix's wineserver
 #   wine-prefix.sh copy DIR DEST   a private copy of the template (for tests
 #                              that need a host of their own, e.g. services)
+#   wine-prefix.sh template DIR    only DIR/template (hosts.py copies it per host)
 #
 # Wine prefixes are simulated hosts; nothing here touches ~/.wine.
 set -euo pipefail
 export WINEDEBUG=-all
-action=${1:?usage: wine-prefix.sh setup|stop|copy DIR [DEST]}
-dir=${2:?usage: wine-prefix.sh setup|stop|copy DIR [DEST]}
+action=${1:?usage: wine-prefix.sh setup|stop|copy|template DIR [DEST]}
+dir=${2:?usage: wine-prefix.sh setup|stop|copy|template DIR [DEST]}
 
 make_template() {
     local t="$dir/template"
@@ -44,6 +45,9 @@ setup)
     make_template
     start_copy "$dir/prefix"
     echo "wine-prefix: $dir/prefix ready"
+    ;;
+template)
+    make_template
     ;;
 copy)
     make_template
