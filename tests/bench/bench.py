@@ -12,7 +12,11 @@ Scenarios, each `--runs` times, each run on a fresh cluster settled with
 node1 primary:
   W1 switchover           nlbctl switchover (default settings)
   W1 drained switchover   the same with [nlb] drain_ms = 2000
+  ... with retransmissions  the same with SIPp retransmitting (T1 500 ms) as
+                          real SIP clients do
   W2 application crash    the primary's sip_app killed (SIGKILL)
+  W2 application hung     the primary's sip_app SIGSTOPped (alive, silent);
+                          the coordinator's [sip_monitor] (3 x 200 ms) sees it
   W4 SIP path cut         the dispatcher stops delivering to/from node1
   host loss (frozen)      node1's nlbctld and sip_app SIGSTOPped (a host that
                           vanished: no FIN, no RST) and node1 dead in the
@@ -29,8 +33,8 @@ Figures per run:
   port        fault -> node2's sim port file says "enabled" (polled every 2 ms)
   outage      the longest gap between two consecutive answers relayed to SIPp
               by the dispatcher during the run (nominal gap 1000/RATE ms)
-  failed      SIPp's failed calls (each call is one OPTIONS transaction,
-              unanswered within 1 s, no retransmission)
+  failed      SIPp's failed OPTIONS transactions (unanswered within 1 s)
+  calls       SIPp's failed INVITE/BYE calls (10/s alongside the OPTIONS)
 Plus, on an idle settled cluster: CPU (utime+stime over 10 s) and VmRSS of
 each nlbctld Wine process, read from Linux /proc: the Wine process including
 Wine's own overhead, not counting the shared wineserver.
@@ -55,10 +59,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "scenario"))
 from harness import Cluster, TestFailure, wait_until, wine_path  # noqa: E402
+from sipp import Sipp  # noqa: E402
 from vip import Dispatcher, free_udp_port  # noqa: E402
 import w4_sip_path as w4  # noqa: E402
 
 RATE = 50            # OPTIONS per second
+CALL_RATE = 10       # INVITE/BYE calls per second (1 s long), alongside
+MON = {"interval_ms": 200, "timeout_ms": 150, "rise": 2, "fall": 3}  # w2_hung_app
 PRE_S = 2            # load before the fault
 POST_S = 10          # load after the fault
 IDLE_S = 10          # CPU sampling window
@@ -68,8 +75,11 @@ SCENARIOS = [
     ("w1_switchover", "W1 manual switchover", None, None),
     ("w1_drained", "W1 drained switchover (drain_ms 2000)", "0 failed transactions",
      lambda f: f["failed"]["max"] is not None and f["failed"]["max"] == 0),
+    ("w1_drained_rtx", "W1 drained switchover, SIPp with retransmissions",
+     "0 failed transactions", lambda f: f["failed"]["max"] is not None and f["failed"]["max"] == 0),
     ("w2_app_crash", "W2 application crash", "crash -> port enabled < 100 ms",
      lambda f: f["port_ms"]["max"] is not None and f["port_ms"]["max"] < 100),
+    ("w2_hung_app", "W2 application hung (active monitoring 3 x 200 ms)", None, None),
     ("w4_sip_path", "W4 SIP path cut (silence 1500 ms)", None, None),
     ("host_loss_frozen", "host loss (frozen, default settings)", "detected <= 3 s",
      lambda f: f["detection_ms"]["max"] is not None and f["detection_ms"]["max"] <= 3000),
@@ -125,59 +135,6 @@ class PortPoller:
     def stop(self):
         self._stop.set()
         self._thread.join(timeout=5)
-
-
-class Sipp:
-    """SIPp sending a fixed number of OPTIONS at RATE/s; ends by itself."""
-
-    def __init__(self, work, vip_port, count):
-        self.work, self.vip_port, self.count = work, vip_port, count
-        self.stat = os.path.join(work, "sipp_stat.csv")
-        self.proc = self.out = None
-
-    def start(self):
-        sipp = shutil.which("sipp")
-        if not sipp:
-            raise TestFailure("sipp not found on PATH (scripts/bootstrap.sh installs sip-tester)")
-        xml = os.path.join(self.work, "options.xml")
-        with open(xml, "w") as f:
-            f.write(w4.OPTIONS_XML)  # the same SIPp OPTIONS scenario
-        self.out = open(os.path.join(self.work, "sipp.out"), "wb")
-        self.proc = subprocess.Popen(
-            [sipp, f"127.0.0.1:{self.vip_port}", "-sf", xml, "-i", "127.0.0.1",
-             "-r", str(RATE), "-rp", "1000", "-m", str(self.count), "-timeout", "60s",
-             "-nr", "-nostdin", "-trace_stat", "-stf", self.stat, "-fd", "1",
-             "-trace_err", "-error_file", os.path.join(self.work, "sipp_errors.log")],
-            cwd=self.work, stdout=self.out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-    def wait(self, timeout):
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise TestFailure(f"SIPp did not finish within {timeout:.0f} s")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        if self.out:
-            self.out.close()
-            self.out = None
-
-    def totals(self):
-        """(created, successful, failed) from the last line of SIPp's stat file."""
-        with open(self.stat) as f:
-            rows = [line.rstrip("\n").split(";") for line in f if line.strip()]
-        head, last = rows[0], rows[-1]
-        col = {name: i for i, name in enumerate(head)}
-
-        def get(name):
-            return int(last[col[name]])
-        return get("OutgoingCall(C)"), get("SuccessfulCall(C)"), get("FailedCall(C)")
 
 
 # ---- helpers ---------------------------------------------------------------
@@ -247,8 +204,13 @@ def start_cluster(build_dir, work, tag, extra=None):
     return cluster, disp, node_ports
 
 
-def settle(cluster, disp, node_ports):
+def settle(cluster, disp, node_ports, monitor=False):
     w4.write_configs(cluster, node_ports)
+    if monitor:  # the coordinator's active SIP monitoring, straight to each node
+        with open(cluster.config_path("coordinator"), "a") as f:
+            f.write("[sip_monitor]\n" + "".join(
+                f"{n} = 127.0.0.1:{node_ports[n]}\n" for n in cluster.NODES) +
+                "".join(f"{k} = {v}\n" for k, v in MON.items()))
     cluster.start("coordinator")
     for node in cluster.NODES:
         cluster.start(node)
@@ -271,7 +233,7 @@ def cleanup(cluster):
 
 # ---- one run ---------------------------------------------------------------
 def fault(key, cluster, disp):
-    if key in ("w1_switchover", "w1_drained"):
+    if key in ("w1_switchover", "w1_drained", "w1_drained_rtx"):
         rc, out, err = cluster.nlbctl("switchover", timeout=30)
         if rc != 0:
             raise TestFailure(f"nlbctl switchover exited {rc}: {err.strip()}")
@@ -280,6 +242,11 @@ def fault(key, cluster, disp):
         if not pids:
             raise TestFailure("node1's sip_app is not running")
         signal_all(pids, signal.SIGKILL)
+    elif key == "w2_hung_app":
+        pids = w4.sip_pids(cluster, "node1")
+        if not pids:
+            raise TestFailure("node1's sip_app is not running")
+        signal_all(pids, signal.SIGSTOP)
     elif key == "w4_sip_path":
         disp.cut("node1")
     elif key in ("host_loss_frozen", "host_loss_killed"):
@@ -295,23 +262,34 @@ def one_run(build_dir, out_dir, key, i):
     work = os.path.join(out_dir, f"{key}-{i}")
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    extra = {"nlb": "drain_ms = 2000"} if key == "w1_drained" else None
+    extra = {"nlb": "drain_ms = 2000"} if key.startswith("w1_drained") else None
     cluster, disp, node_ports = start_cluster(build_dir, work, f"b{i}", extra)
-    sipp = Sipp(work, disp.vip_port, RATE * (PRE_S + POST_S))
+    target = f"127.0.0.1:{disp.vip_port}"
+    sipp = Sipp(work, "options", target, "127.0.0.1", "options", RATE, RATE * (PRE_S + POST_S),
+                retransmit=key == "w1_drained_rtx", timeout_s=60)
+    calls = Sipp(work, "calls", target, "127.0.0.1", "uac", CALL_RATE,
+                 CALL_RATE * (PRE_S + POST_S), call_ms=1000,
+                 retransmit=key == "w1_drained_rtx", timeout_s=60)
     poller = None
     try:
         disp.start()
-        settle(cluster, disp, node_ports)
+        settle(cluster, disp, node_ports, monitor=key == "w2_hung_app")
         t_load = time.monotonic()
         sipp.start()
+        calls.start()
         wait_until("answers via node1", lambda: disp.answered["node1"] >= RATE * PRE_S * 0.8,
                    timeout=PRE_S + 10, interval=0.01)
         poller = PortPoller(cluster, "node2").start()
         wall0, t0 = time.time(), time.monotonic()
         fault(key, cluster, disp)
         wait_until("node2's port enabled", lambda: poller.first_enabled, timeout=20, interval=0.01)
-        sipp.wait(timeout=PRE_S + POST_S + 20)
-        created, ok, failed = sipp.totals()
+        if not sipp.wait(timeout=PRE_S + POST_S + 20):
+            raise TestFailure(f"SIPp did not finish within {PRE_S + POST_S + 20} s")
+        calls.wait(timeout=10)
+        calls.stop()
+        t = sipp.totals() or {"created": None, "successful": None, "failed": None}
+        c = calls.totals() or {"created": None, "successful": None, "failed": None}
+        created, ok, failed = t["created"], t["successful"], t["failed"]
         det, det_line = coordinator_detection(cluster, wall0)
         answers = [t for n in cluster.NODES for t in disp.answer_times[n] if t >= t_load]
         gap = longest_gap(answers)
@@ -321,12 +299,14 @@ def one_run(build_dir, out_dir, key, i):
             "port_ms": round((poller.first_enabled - t0) * 1000, 1),
             "outage_ms": None if gap is None else round(gap * 1000, 1),
             "failed": failed, "sent": created, "answered": ok,
+            "calls_failed": c["failed"], "calls_made": c["created"], "calls_ok": c["successful"],
             "dispatcher": disp.counters(),
         }
     finally:
         if poller:
             poller.stop()
         sipp.stop()
+        calls.stop()
         cleanup(cluster)
         disp.stop()
 
@@ -379,7 +359,7 @@ def idle_resources(build_dir, out_dir):
 
 
 # ---- report ----------------------------------------------------------------
-FIGURES = ("detection_ms", "port_ms", "outage_ms", "failed")
+FIGURES = ("detection_ms", "port_ms", "outage_ms", "failed", "calls_failed")
 
 
 def summarize(runs):
@@ -400,11 +380,12 @@ def fmt(v, unit=""):
 
 
 def table(results, idle):
-    lines = [f"Load: SIPp OPTIONS to the VIP at {RATE}/s (no retransmission, 1 s timeout). "
-             "Times in ms, median / max over the runs.", "",
+    lines = [f"Load: SIPp OPTIONS to the VIP at {RATE}/s (1 s timeout) and INVITE/BYE calls at "
+             f"{CALL_RATE}/s (1 s long, 3 s receive timeout), no retransmissions unless the "
+             "scenario says so. Times in ms, median / max over the runs.", "",
              "| scenario | runs | detection | fault → port enabled | SIP outage (longest gap) "
-             "| failed transactions | goal | met? |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| failed OPTIONS | failed calls | goal | met? |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for key, title, goal, _ in SCENARIOS:
         if key not in results:
             continue
@@ -470,7 +451,10 @@ def main():
                        "port_ms": "fault -> node2's sim port file 'enabled' (polled every 2 ms)",
                        "outage_ms": "longest gap between consecutive answers relayed to SIPp by the "
                                     "VIP dispatcher during the run",
-                       "failed": "SIPp failed calls (one OPTIONS each, 1 s timeout, no retransmission)"},
+                       "failed": "SIPp failed OPTIONS transactions (1 s timeout; no retransmission "
+                                 "except in w1_drained_rtx)",
+                       "calls_failed": "SIPp failed INVITE/BYE calls (built-in uac scenario, "
+                                       "3 s receive timeout)"},
                    "scenarios": results, "idle": idle}, f, indent=2)
     with open(os.path.join(args.out_dir, "bench.md"), "w") as f:
         f.write(report + "\n")

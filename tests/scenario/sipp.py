@@ -4,8 +4,8 @@ statistics in a CSV file every second, stopped by pid.
 
 Scenarios: "options" (an OPTIONS request answered by 200, one transaction a
 call) and "uac" (SIPp's built-in INVITE / 100 / 200 / ACK, a pause, BYE /
-200: a whole call). Retransmissions are off (-nr): a request lost in a
-failover is a failed call, not hidden by a retry.
+200: a whole call). Retransmissions are off (-nr) unless retransmit=True: a
+request lost in a failover is a failed call, not hidden by a retry.
 """
 import os
 import shutil
@@ -35,11 +35,12 @@ OPTIONS_XML = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 
 class Sipp:
     def __init__(self, work, name, target, local_ip, scenario="options", rate=20, count=1000,
-                 call_ms=1000, prefix=(), timeout_s=120):
+                 call_ms=1000, prefix=(), timeout_s=120, retransmit=False):
         """target "ip:port"; prefix: argv put in front (e.g. ip netns exec NS)."""
         self.work, self.name, self.target, self.local_ip = work, name, target, local_ip
         self.scenario, self.rate, self.count, self.call_ms = scenario, rate, count, call_ms
         self.prefix, self.timeout_s = list(prefix), timeout_s
+        self.retransmit = retransmit
         self.stat = os.path.join(work, f"sipp-{name}.csv")
         self.out_path = os.path.join(work, f"sipp-{name}.out")
         self.proc = self.out = None
@@ -65,7 +66,7 @@ class Sipp:
         self.proc = subprocess.Popen(
             [*self.prefix, sipp, self.target, *scen, "-i", self.local_ip, "-p", "0",
              "-r", str(self.rate), "-rp", "1000", "-m", str(self.count),
-             "-timeout", f"{self.timeout_s}s", "-nr", "-nostdin",
+             "-timeout", f"{self.timeout_s}s", *([] if self.retransmit else ["-nr"]), "-nostdin",
              "-trace_stat", "-stf", self.stat, "-fd", "1",
              "-trace_err", "-error_file", os.path.join(self.work, f"sipp-{self.name}-errors.log")],
             cwd=self.work, stdout=self.out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
