@@ -7,9 +7,11 @@
 #include "coordinator.h"
 #include "daemon.h"
 #include "epoch_store.h"
+#include "event_ids.h"
 #include "event_loop.h"
 #include "log.h"
 #include "net.h"
+#include "nlbctld_msg.h"
 #include "pipe_server.h"
 #include "winutil.h"
 
@@ -86,11 +88,14 @@ static void run_actions(struct coordinator_host *h, const struct coordinator_act
         struct net_conn *c;
         switch (act->type) {
         case COORD_ACT_LOG:
-            log_write(log_level(act->level), "%s", act->text);
+            if (event_id_of(act->event))
+                log_event(log_level(act->level), event_id_of(act->event), "%s", act->text);
+            else
+                log_write(log_level(act->level), "%s", act->text);
             break;
         case COORD_ACT_PERSIST_EPOCH:
             if (epoch_save(h->env->state_dir, act->epoch, err, sizeof err) != 0) {
-                log_write(LOG_ERROR, "%s; stopping the service", err);
+                log_event(LOG_ERROR, MSG_STATE_ERROR, "%s; stopping the service", err);
                 h->fatal = DAEMON_EXIT_STATE;
             }
             break;
@@ -146,7 +151,8 @@ static void accept_links(struct coordinator_host *h)
             if (s == INVALID_SOCKET)
                 return;
             closesocket(s);
-            log_write(LOG_WARNING, "refused a connection: all %d link slots in use", MAX_LINKS);
+            log_event(LOG_WARNING, MSG_LINK_REFUSED, "refused a connection: all %d link slots in use",
+                      MAX_LINKS);
             continue;
         }
         int rc = net_accept(h->listener, slot, ++h->next_conn_id, err, sizeof err);
@@ -215,12 +221,12 @@ static int start(struct coordinator_host *h)
     h->env->progress(h->env->progress_ctx, DAEMON_STARTING);
     h->pipe = pipe_server_open(cfg->pipe, cfg->status_group, err, sizeof err);
     if (!h->pipe) {
-        log_write(LOG_ERROR, "%s", err);
+        log_event(LOG_ERROR, MSG_STARTUP_FAILED, "%s", err);
         return DAEMON_EXIT_STARTUP;
     }
     h->listener = net_listen(&cfg->listen, &h->listen_event, err, sizeof err);
     if (h->listener == INVALID_SOCKET) {
-        log_write(LOG_ERROR, "%s", err);
+        log_event(LOG_ERROR, MSG_STARTUP_FAILED, "%s", err);
         return DAEMON_EXIT_STARTUP;
     }
     log_write(LOG_INFO, "listening for agents on %s:%u", cfg->listen.host,
@@ -287,7 +293,8 @@ int coordinator_host_run(const struct daemon_env *env)
         } else if (tag >= TAG_PIPE && tag < TAG_PIPE + PIPE_SERVER_INSTANCES) {
             pipe_server_service(h->pipe, tag - TAG_PIPE, on_pipe_request, h);
         } else if (tag == EVENT_LOOP_FAILED) {
-            log_write(LOG_ERROR, "internal: wait failed (error %lu)", (unsigned long)GetLastError());
+            log_event(LOG_ERROR, MSG_INTERNAL_ERROR, "internal: wait failed (error %lu)",
+                      (unsigned long)GetLastError());
             rc = DAEMON_EXIT_STARTUP;
         }
         now = win_now_ms();

@@ -15,6 +15,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "nlbctld_msg.h"
 #include "path_env.h"
 #include "service_status.h"
 #include "winutil.h"
@@ -73,6 +74,7 @@ static void service_progress(void *ctx, int progress)
         break;
     case DAEMON_RUNNING:
         service_status_report(SERVICE_RUNNING, 0, 0);
+        log_event(LOG_INFO, MSG_SERVICE_RUNNING, "running as a service");
         break;
     default:
         service_status_report(SERVICE_STOP_PENDING, 0, STOP_WAIT_HINT_MS);
@@ -89,6 +91,9 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv)
         return;
     service_status_init(handle);
     service_status_report(SERVICE_START_PENDING, 0, START_WAIT_HINT_MS);
+    /* As a service, events also go to the Event Log (a console has its
+     * window): a config error must reach it too. */
+    log_eventlog_open();
 
     char err[CONFIG_ERROR_MAX];
     int rc;
@@ -106,12 +111,13 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv)
             snprintf(fallback + used, sizeof fallback - used, "\\nlbctld.log");
         }
         log_open(fallback, 0);
-        log_write(LOG_ERROR, "%s", err);
+        log_event(LOG_ERROR, MSG_CONFIG_ERROR, "%s", err);
         log_close();
         rc = DAEMON_EXIT_CONFIG;
     } else {
         rc = daemon_run(&cfg, stop_event, 0, service_progress, NULL);
     }
+    log_eventlog_close();
     service_status_report(SERVICE_STOPPED, (DWORD)rc, 0);
 }
 

@@ -19,7 +19,15 @@ silent install, upgrade, uninstall, purge, checked on the host's real state
      uninstall with purge removes the data folder;
   5. install with ROLE=agent and no CONFIG: the agent template is written
      (role = agent, no key), the service does not run (the template has no
-     key on purpose), the log says why; purge again.
+     key on purpose); started by hand it reports the config error (event
+     10); purge again;
+  6. install an agent with the sim NLB: the core's events (safe start 101,
+     port confirmed 124) are reported with their IDs; purge.
+
+Event Log: Wine's ReportEventW stores nothing; with WINEDEBUG given to the
+host's services.exe (and so to nlbctld) Wine prints each call's type, ID and
+text, which is what the Event Log checks read (service starting 1, running
+2, stopped 3, coordinator started 200, config error 10, 101, 124).
 
 The host is a private copy of the test tree's template prefix, so installing
 a service and editing PATH disturb no other test; its wineserver is stopped
@@ -122,12 +130,14 @@ def start_host(template):
     quiet = dict(ENV, WINEDEBUG="-all")
     subprocess.run(["setsid", "wineserver", "-p"], env=quiet, stdin=subprocess.DEVNULL,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=30)
-    # The first process starts services.exe, which keeps this stderr: Wine's
-    # notes about service configuration land in SERVICES_LOG (the services it
-    # starts inherit it too, and the eventlog channel).
+    # The first process starts services.exe, which keeps this stderr and
+    # this WINEDEBUG, and so do the services it starts: Wine's notes about
+    # service configuration (fixme+service) and nlbctld's ReportEventW calls
+    # (fixme+advapi: type and event ID; +eventlog: the text) land in
+    # SERVICES_LOG. Wine stores no events: this is all there is to see.
     with open(SERVICES_LOG, "w") as err:
         subprocess.run(["setsid", "wine", "cmd", "/c", "exit"],
-                       env=dict(ENV, WINEDEBUG="-all,fixme+service,trace+eventlog"),
+                       env=dict(ENV, WINEDEBUG="-all,fixme+service,fixme+advapi,+eventlog"),
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                        timeout=60, check=True)
 
@@ -298,6 +308,40 @@ def check_recovery_requested(count):
     log(f"recovery actions requested (reset period 86400 s) {n} time(s)")
 
 
+EVENT_TYPES = {1: "error", 2: "warning", 4: "information"}
+
+
+def reported_events():
+    """nlbctld's ReportEventW calls as Wine traced them: [(type, id, text)].
+    Wine prints the call (type, ID) on one line and each string on the next
+    line of the same thread."""
+    with open(SERVICES_LOG, errors="replace") as f:
+        lines = f.read().splitlines()
+    events, pending = [], {}
+    for line in lines:
+        m = re.match(r"^([0-9a-f]+):fixme:advapi:ReportEventW \([0-9A-Fa-f]+,0x([0-9a-f]+),"
+                     r"0x[0-9a-f]+,0x([0-9a-f]+),", line)
+        if m:
+            pending[m.group(1)] = (EVENT_TYPES.get(int(m.group(2), 16), m.group(2)),
+                                   int(m.group(3), 16))
+            continue
+        # the text comes as trace, warn or err by the event's type
+        m = re.match(r'^([0-9a-f]+):(?:trace|warn|err):eventlog:ReportEventW L"(.*)"$', line)
+        if m and m.group(1) in pending:
+            etype, eid = pending.pop(m.group(1))
+            events.append((etype, eid, m.group(2)))
+    return events
+
+
+def wait_event(etype, eid, text, timeout=30):
+    """Waits for an event of that type, full ID (severity bits included)
+    and a text containing `text`."""
+    def found():
+        return any(e == (etype, eid, e[2]) and text in e[2] for e in reported_events())
+    wait_until(f"Event Log event {eid & 0xFFFF} ({etype}) with '{text}'", found, timeout=timeout)
+    log(f"event {eid & 0xFFFF} ({etype}) reported: ...{text}...")
+
+
 def check_uninstalled(expect_config):
     log("checking the uninstalled state")
     if reg_values(SERVICE_KEY) is not None or service_state() is not None:
@@ -372,6 +416,12 @@ def main():
         inst.install(inst.current, role="coordinator", config=cfg)
         check_installed(original, "first")
         check_recovery_requested(1)
+        wait_event("information", 0x40000001, "starting as coordinator")
+        wait_event("information", 0x400000C8, "coordinator for pair first")
+        wait_event("information", 0x40000002, "running as a service")
+        if "not registered" in service_log():
+            raise TestFailure("the service says its Event Log source is not registered:\n"
+                              + service_log())
         versions = inst.registered_versions()
         if len(versions) != 1:
             raise TestFailure(f"registered versions after install: {versions}")
@@ -390,6 +440,7 @@ def main():
         versions = inst.registered_versions()
         if versions != [nxt]:
             raise TestFailure(f"after the upgrade, registered versions are {versions}, want [{nxt}]")
+        wait_event("information", 0x40000003, "nlbctld stopped (exit code 0)")
         log(f"upgrade kept the edited config; one product, version {nxt}")
 
         log("3. uninstall")
@@ -410,10 +461,28 @@ def main():
         # NSIS does not start a config that fails --check; the MSI starts the
         # service, which stops at once with exit code 2 (bad config).
         wait_until("the service to be STOPPED", lambda: service_state() == "STOPPED", timeout=30)
-        if KIND == "msi":
-            wait_until("the log to say the key is missing",
-                       lambda: "no pre-shared key configured" in service_log(), timeout=30)
+        # Started by hand, it refuses the keyless template: config error, ID 10.
+        wine("net", "start", "nlbctld", check=False)
+        wait_event("error", 0xC000000A, "no pre-shared key configured")
+        wait_until("the service to be STOPPED", lambda: service_state() == "STOPPED", timeout=30)
         log("agent template written, service not running")
+        inst.uninstall(purge=True)
+        check_uninstalled(None)
+
+        log("6. an agent (sim NLB, no coordinator): the core's events reach the Event Log")
+        sim = os.path.join(WORK, "sim")
+        os.makedirs(sim, exist_ok=True)
+        agent_cfg = os.path.join(WORK, "agent.ini")
+        with open(agent_cfg, "w", newline="\r\n") as f:
+            f.write("[nlbctld]\nrole = agent\n"
+                    f"[agent]\nnode = WEB1\ncoordinator = 127.0.0.1:{free_port()}\n"
+                    "[nlb]\nbackend = sim\nvip = 192.0.2.10\nport = 5060\n"
+                    f"sim_dir = {wine_path(sim)}\n"
+                    "[security]\nkey = 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n")
+        inst.install(inst.current, role="agent", config=agent_cfg)
+        wait_until("the service to be RUNNING", lambda: service_state() == "RUNNING", timeout=30)
+        wait_event("information", 0x40000065, "node WEB1 starting as backup")  # 101 safe start
+        wait_event("information", 0x4000007C, "port disabled (confirmed by read-back)")  # 124
         inst.uninstall(purge=True)
         check_uninstalled(None)
         ok = True
