@@ -51,6 +51,25 @@ static const char *level_name(int level)
     }
 }
 
+/* A line cut to fit a buffer must not end inside a UTF-8 sequence: readers
+ * (Event Viewer, scripts that decode the log as UTF-8) would choke on it.
+ * Drops the incomplete sequence at the end of s[0..len), if any. */
+static size_t utf8_whole(const char *s, size_t len)
+{
+    size_t i = len, back = 0;
+    while (i > 0 && back < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
+        i--;
+        back++;
+    }
+    if (i == 0)
+        return len;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (need > 1 && back + 1 < need)
+        return i - 1; /* the sequence starting at s[i-1] was cut */
+    return len;
+}
+
 /* One line to the file and stderr; never to the Event Log. */
 static void put_line(int level, const char *text)
 {
@@ -60,7 +79,8 @@ static void put_line(int level, const char *text)
     int n = snprintf(line, sizeof line, "%04u-%02u-%02u %02u:%02u:%02u.%03u %-7s %s", t.wYear,
                      t.wMonth, t.wDay, t.wHour, t.wMinute, t.wSecond, t.wMilliseconds,
                      level_name(level), text);
-    size_t len = n < 0 ? 0 : (size_t)n >= sizeof line - 2 ? sizeof line - 3 : (size_t)n;
+    size_t len = n < 0 ? 0 : (size_t)n >= sizeof line - 2 ? utf8_whole(line, sizeof line - 3)
+                                                           : (size_t)n;
     line[len++] = '\r';
     line[len++] = '\n';
     if (log_file != INVALID_HANDLE_VALUE) {
@@ -129,7 +149,9 @@ static void report(int level, unsigned long id, const char *text)
 static void vlog(int level, unsigned long id, int own_id, const char *fmt, va_list ap)
 {
     char text[1000];
-    vsnprintf(text, sizeof text, fmt, ap);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
+    if (n >= (int)sizeof text)
+        text[utf8_whole(text, sizeof text - 1)] = '\0';
     put_line(level, text);
     if (own_id || level != LOG_INFO)
         report(level, id, text);

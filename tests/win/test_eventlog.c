@@ -197,6 +197,43 @@ START_TEST(unregistered_source_costs_one_warning)
 }
 END_TEST
 
+/* A line too long for the log is cut on a character boundary: a cut
+ * inside a UTF-8 sequence made readers of the log (Python's decoder in
+ * tests/scenario/nlbctl_port.py, for one) fail. */
+START_TEST(long_line_cut_on_a_character)
+{
+    char dir[MAX_PATH], path[MAX_PATH];
+    DWORD n = GetTempPathA(sizeof dir, dir);
+    ck_assert(n > 0 && n < sizeof dir);
+    snprintf(path, sizeof path, "%snlbctl-test-longline-%lu.log", dir,
+             (unsigned long)GetCurrentProcessId());
+    DeleteFileA(path);
+    ck_assert_uint_eq(log_open(path, 0), 0);
+    /* Every offset: 1 to 3 ASCII bytes, then 3-byte characters (U+2026). */
+    for (int shift = 0; shift < 3; shift++) {
+        char big[4000];
+        size_t len = 0;
+        for (int i = 0; i <= shift; i++)
+            big[len++] = 'x';
+        while (len + 3 < sizeof big) {
+            big[len++] = (char)0xE2;
+            big[len++] = (char)0x80;
+            big[len++] = (char)0xA6;
+        }
+        big[len] = '\0';
+        log_write(LOG_INFO, "%s", big);
+        log_event(LOG_INFO, MSG_DRIFT, "%s", big);
+    }
+    log_close();
+    char *text = read_text(path);
+    DeleteFileA(path);
+    ck_assert_msg(MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, text, -1, NULL, 0) > 0,
+                  "the log is not valid UTF-8 after cutting long lines");
+    ck_assert_int_eq(count(text, "\r\n"), 6);
+    free(text);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("eventlog");
@@ -208,6 +245,9 @@ Suite *make_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("readme_lists_every_id");
     tcase_add_test(tc, readme_lists_every_id);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("long_line_cut_on_a_character");
+    tcase_add_test(tc, long_line_cut_on_a_character);
     suite_add_tcase(s, tc);
     tc = tcase_create("unregistered_source_costs_one_warning");
     tcase_add_test(tc, unregistered_source_costs_one_warning);
