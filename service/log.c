@@ -19,6 +19,7 @@ static HANDLE log_file = INVALID_HANDLE_VALUE;
 static int log_stderr = 1;
 static HANDLE event_source;    /* NULL: no Event Log (console mode, or given up) */
 static int event_source_checked; /* the registration was looked at (once) */
+static DWORD event_open_error;   /* RegisterEventSourceW failed with this; not said yet */
 
 unsigned long log_open(const char *path, int to_stderr)
 {
@@ -96,8 +97,11 @@ static void put_line(int level, const char *text)
 
 void log_eventlog_open(void)
 {
-    if (!event_source)
+    if (!event_source) {
         event_source = RegisterEventSourceW(NULL, EVENT_SOURCE);
+        /* Said at the first event, when the log file is open. */
+        event_open_error = event_source ? 0 : GetLastError();
+    }
     event_source_checked = 0;
 }
 
@@ -117,8 +121,16 @@ static WORD event_type(int level)
 
 static void report(int level, unsigned long id, const char *text)
 {
-    if (!event_source)
+    if (!event_source) {
+        if (event_open_error) {
+            char why[256], line[400];
+            snprintf(line, sizeof line, "cannot open the Event Log: %s; logging to this file only",
+                     win_error_text(event_open_error, why, sizeof why));
+            event_open_error = 0;
+            put_line(LOG_WARNING, line);
+        }
         return;
+    }
     if (!event_source_checked) {
         /* Windows takes events from an unregistered source, but Event
          * Viewer cannot show their text: say once how to fix that. */
