@@ -9,10 +9,12 @@
 #include "app_monitor.h"
 #include "daemon.h"
 #include "epoch_store.h"
+#include "event_ids.h"
 #include "event_loop.h"
 #include "log.h"
 #include "net.h"
 #include "nlb_worker.h"
+#include "nlbctld_msg.h"
 #include "pipe_server.h"
 #include "winutil.h"
 
@@ -62,7 +64,7 @@ static void peer_down(struct agent_host *h, const char *why)
     net_close(&h->peer_out);
     h->peer_reconnect_at = win_now_ms() + h->env->cfg->reconnect_ms;
     if (was_up) {
-        log_write(LOG_WARNING, "peer link down: %s", why);
+        log_event(LOG_WARNING, MSG_PEER_LINK_DOWN, "peer link down: %s", why);
         struct agent_event ev = {.type = AGENT_EV_PEER_DOWN};
         step(h, &ev);
     }
@@ -79,7 +81,7 @@ static void link_down(struct agent_host *h, const char *why)
     net_close(&h->link);
     h->reconnect_at = win_now_ms() + h->env->cfg->reconnect_ms;
     if (was_up) {
-        log_write(LOG_WARNING, "coordinator link down: %s", why);
+        log_event(LOG_WARNING, MSG_COORD_LINK_DOWN, "coordinator link down: %s", why);
         struct agent_event ev = {.type = AGENT_EV_COORD_DOWN};
         step(h, &ev);
     }
@@ -92,8 +94,8 @@ static void run_nlb(struct agent_host *h, const struct agent_action *act)
 {
     int job = act->type == AGENT_ACT_NLB_SET ? NLB_JOB_SET : NLB_JOB_QUERY;
     if (nlb_worker_submit(h->nlb, job, act->port) != 0) {
-        log_write(LOG_ERROR, "cannot run NLB %s: the previous NLB command has not returned "
-                             "after %llu ms",
+        log_event(LOG_ERROR, MSG_NLB_HUNG,
+                  "cannot run NLB %s: the previous NLB command has not returned after %llu ms",
                   job == NLB_JOB_SET ? model_port_name(act->port) : "query",
                   (unsigned long long)(win_now_ms() - h->nlb_started));
         struct agent_event ev = {.type = AGENT_EV_NLB_DONE, .port = MODEL_PORT_UNKNOWN, .ok = 0};
@@ -117,11 +119,11 @@ static void nlb_finished(struct agent_host *h)
         return;
     uint64_t took = win_now_ms() - h->nlb_started;
     if (!ok)
-        log_write(LOG_ERROR, "NLB %s failed: %s",
+        log_event(LOG_ERROR, MSG_NLB_FAILED, "NLB %s failed: %s",
                   h->nlb_job_port ? model_port_name(h->nlb_job_port) : "query", err);
     if (h->nlb_hung)
-        log_write(LOG_WARNING, "the NLB command written off as hung returned after %llu ms; "
-                               "port reads %s", (unsigned long long)took, model_port_name(state));
+        log_event(LOG_WARNING, MSG_NLB_HUNG,
+                  "the NLB command written off as hung returned after %llu ms; port reads %s", (unsigned long long)took, model_port_name(state));
     h->nlb_hung = 0;
     struct agent_event ev = {.type = AGENT_EV_NLB_DONE, .port = state, .ok = (uint8_t)ok};
     step(h, &ev);
@@ -133,8 +135,9 @@ static void nlb_check_deadline(struct agent_host *h, uint64_t now)
     if (!nlb_worker_busy(h->nlb) || h->nlb_hung || now < h->nlb_deadline)
         return;
     h->nlb_hung = 1;
-    log_write(LOG_ERROR, "NLB %s has not returned within %lu ms (nlb_timeout_ms); treating it "
-                         "as failed and carrying on",
+    log_event(LOG_ERROR, MSG_NLB_HUNG,
+              "NLB %s has not returned within %lu ms (nlb_timeout_ms); treating it as failed "
+              "and carrying on",
               h->nlb_job_port ? model_port_name(h->nlb_job_port) : "query",
               (unsigned long)h->env->cfg->nlb_timeout_ms);
     struct agent_event ev = {.type = AGENT_EV_NLB_DONE, .port = MODEL_PORT_UNKNOWN, .ok = 0};
@@ -164,13 +167,16 @@ static void run_actions(struct agent_host *h, const struct agent_actions *out)
         const struct agent_action *act = &out->items[i];
         switch (act->type) {
         case AGENT_ACT_LOG:
-            log_write(log_level(act->level), "%s", act->text);
+            if (event_id_of(act->event))
+                log_event(log_level(act->level), event_id_of(act->event), "%s", act->text);
+            else
+                log_write(log_level(act->level), "%s", act->text);
             break;
         case AGENT_ACT_PERSIST_EPOCH:
             if (epoch_save(h->env->state_dir, act->epoch, err, sizeof err) != 0) {
                 /* Acting on an epoch we could not store could let an older
                  * command win after a restart: stop instead. */
-                log_write(LOG_ERROR, "%s; stopping the service", err);
+                log_event(LOG_ERROR, MSG_STATE_ERROR, "%s; stopping the service", err);
                 h->fatal = DAEMON_EXIT_STATE;
             }
             break;
@@ -370,7 +376,7 @@ static int start(struct agent_host *h)
     uint32_t open_ms = cfg->nlb_timeout_ms > 10000 ? cfg->nlb_timeout_ms : 10000;
     h->nlb = nlb_worker_start(cfg, cfg->node, open_ms, err, sizeof err);
     if (!h->nlb) {
-        log_write(LOG_ERROR, "%s", err);
+        log_event(LOG_ERROR, MSG_NLB_BACKEND_ERROR, "%s", err);
         return DAEMON_EXIT_NLB;
     }
     log_write(LOG_INFO, "node %s drives NLB rule %s:%u through %s", cfg->node, cfg->vip,
@@ -378,7 +384,7 @@ static int start(struct agent_host *h)
     h->env->progress(h->env->progress_ctx, DAEMON_STARTING);
     h->pipe = pipe_server_open(cfg->pipe, cfg->status_group, err, sizeof err);
     if (!h->pipe) {
-        log_write(LOG_ERROR, "%s", err);
+        log_event(LOG_ERROR, MSG_STARTUP_FAILED, "%s", err);
         return DAEMON_EXIT_STARTUP;
     }
     /* Safe start, done before RUNNING is reported: backup, port disabled. */
@@ -389,7 +395,7 @@ static int start(struct agent_host *h)
         return h->fatal;
     h->app = app_monitor_open(cfg, err, sizeof err);
     if (!h->app && err[0]) {
-        log_write(LOG_ERROR, "%s", err);
+        log_event(LOG_ERROR, MSG_STARTUP_FAILED, "%s", err);
         return DAEMON_EXIT_STARTUP;
     }
     if (h->app) {
@@ -403,7 +409,7 @@ static int start(struct agent_host *h)
     if (cfg->peer.port) {
         h->peer_listener = net_listen(&cfg->peer_listen, &h->peer_listen_event, err, sizeof err);
         if (h->peer_listener == INVALID_SOCKET) {
-            log_write(LOG_ERROR, "peer link: %s", err);
+            log_event(LOG_ERROR, MSG_STARTUP_FAILED, "peer link: %s", err);
             return DAEMON_EXIT_STARTUP;
         }
         log_write(LOG_INFO, "peer link: listening on %s:%u, peer at %s:%u", cfg->peer_listen.host,
@@ -426,7 +432,7 @@ static void stop(struct agent_host *h)
         step(h, &ev);
         nlb_wait(h);
         if (nlb_worker_busy(h->nlb))
-            log_write(LOG_ERROR, "stopping with the NLB command still hung: the port may still "
+            log_event(LOG_ERROR, MSG_NLB_HUNG, "stopping with the NLB command still hung: the port may still "
                                  "be enabled; check it with nlbctl port query");
     }
     pipe_server_close(h->pipe);
@@ -512,7 +518,8 @@ int agent_host_run(const struct daemon_env *env)
         } else if (tag >= TAG_PIPE && tag < TAG_PIPE + PIPE_SERVER_INSTANCES) {
             pipe_server_service(h->pipe, tag - TAG_PIPE, on_pipe_request, h);
         } else if (tag == EVENT_LOOP_FAILED) {
-            log_write(LOG_ERROR, "internal: wait failed (error %lu)", (unsigned long)GetLastError());
+            log_event(LOG_ERROR, MSG_INTERNAL_ERROR, "internal: wait failed (error %lu)",
+                      (unsigned long)GetLastError());
             rc = DAEMON_EXIT_STARTUP;
         }
         now = win_now_ms();

@@ -8,6 +8,7 @@
 #include <tlhelp32.h>
 
 #include "log.h"
+#include "nlbctld_msg.h"
 #include "winutil.h"
 
 #define RESTART_DELAY_MS 1000
@@ -76,7 +77,8 @@ static void start_process(struct app_monitor *m)
     wcscpy(cmd, m->cmdline); /* CreateProcessW may write to it */
     if (!CreateProcessW(m->path, cmd, NULL, NULL, FALSE, CREATE_NO_WINDOW, NULL, NULL, &si, &pi)) {
         char why[256];
-        log_write(LOG_ERROR, "cannot start the application %s: %s", m->description,
+        log_event(LOG_ERROR, MSG_APP_START_FAILED, "cannot start the application %s: %s",
+                  m->description,
                   win_error_text(GetLastError(), why, sizeof why));
         return;
     }
@@ -84,7 +86,7 @@ static void start_process(struct app_monitor *m)
     m->process = pi.hProcess;
     m->pid = pi.dwProcessId;
     m->started_by_us = 1;
-    log_write(LOG_INFO, "started the application %s (pid %lu)", m->description,
+    log_event(LOG_INFO, MSG_APP_STARTED, "started the application %s (pid %lu)", m->description,
               (unsigned long)m->pid);
 }
 
@@ -93,7 +95,7 @@ static int check_process(struct app_monitor *m, unsigned long long now)
     if (m->process && WaitForSingleObject(m->process, 0) == WAIT_OBJECT_0) {
         DWORD code = 0;
         GetExitCodeProcess(m->process, &code);
-        log_write(LOG_ERROR, "the application %s (pid %lu) exited with code %lu",
+        log_event(LOG_ERROR, MSG_APP_EXITED, "the application %s (pid %lu) exited with code %lu",
                   m->description, (unsigned long)m->pid, (unsigned long)code);
         CloseHandle(m->process);
         m->process = NULL;
@@ -147,7 +149,8 @@ static int check_service(struct app_monitor *m)
     if (!QueryServiceStatus(m->service, &st))
         st.dwCurrentState = SERVICE_STOPPED;
     if (st.dwCurrentState != m->service_state)
-        log_write(st.dwCurrentState == SERVICE_RUNNING ? LOG_INFO : LOG_ERROR,
+        log_event(st.dwCurrentState == SERVICE_RUNNING ? LOG_INFO : LOG_ERROR,
+                  st.dwCurrentState == SERVICE_RUNNING ? MSG_APP_STARTED : MSG_APP_EXITED,
                   "the application %s is %s", m->description,
                   st.dwCurrentState == SERVICE_RUNNING ? "running" : "not running");
     m->service_state = st.dwCurrentState;

@@ -8,9 +8,11 @@
 #include "utf8.h"
 #include "daemon.h"
 #include "epoch_store.h"
+#include "event_ids.h"
 #include "event_loop.h"
 #include "log.h"
 #include "net.h"
+#include "nlbctld_msg.h"
 #include "pipe_server.h"
 #include "sip_monitor.h"
 #include "winutil.h"
@@ -90,11 +92,14 @@ static void run_actions(struct coordinator_host *h, const struct coordinator_act
         struct net_conn *c;
         switch (act->type) {
         case COORD_ACT_LOG:
-            log_write(log_level(act->level), "%s", act->text);
+            if (event_id_of(act->event))
+                log_event(log_level(act->level), event_id_of(act->event), "%s", act->text);
+            else
+                log_write(log_level(act->level), "%s", act->text);
             break;
         case COORD_ACT_PERSIST_EPOCH:
             if (epoch_save(h->env->state_dir, act->epoch, err, sizeof err) != 0) {
-                log_write(LOG_ERROR, "%s; stopping the service", err);
+                log_event(LOG_ERROR, MSG_STATE_ERROR, "%s; stopping the service", err);
                 h->fatal = DAEMON_EXIT_STATE;
             }
             break;
@@ -150,7 +155,8 @@ static void accept_links(struct coordinator_host *h)
             if (s == INVALID_SOCKET)
                 return;
             closesocket(s);
-            log_write(LOG_WARNING, "refused a connection: all %d link slots in use", MAX_LINKS);
+            log_event(LOG_WARNING, MSG_LINK_REFUSED, "refused a connection: all %d link slots in use",
+                      MAX_LINKS);
             continue;
         }
         int rc = net_accept(h->listener, slot, ++h->next_conn_id, err, sizeof err);
@@ -208,13 +214,13 @@ static void on_sip_verdict(void *ctx, int target, uint8_t verdict, const char *w
         int p = h->core.primary;
         int primary_answers = p != COORD_NO_NODE && !h->core.nodes[p].probe_down;
         if (verdict == SIP_PROBE_DOWN)
-            log_write(LOG_WARNING, "SIP monitor: the VIP %s:%u does not answer (%s)%s",
+            log_event(LOG_WARNING, MSG_SIP_PROBE, "SIP monitor: the VIP %s:%u does not answer (%s)%s",
                       h->env->cfg->mon_vip.host, (unsigned)h->env->cfg->mon_vip.port, why,
                       primary_answers ? "; the primary answers on its own address, so the VIP "
                                         "path (NLB port rule, convergence, network) is at fault"
                                       : "");
         else
-            log_write(LOG_INFO, "SIP monitor: the VIP %s:%u %s", h->env->cfg->mon_vip.host,
+            log_event(LOG_INFO, MSG_SIP_PROBE, "SIP monitor: the VIP %s:%u %s", h->env->cfg->mon_vip.host,
                       (unsigned)h->env->cfg->mon_vip.port, sip_probe_verdict_name(verdict));
         return;
     }
@@ -249,12 +255,12 @@ static int start(struct coordinator_host *h)
     h->env->progress(h->env->progress_ctx, DAEMON_STARTING);
     h->pipe = pipe_server_open(cfg->pipe, cfg->status_group, err, sizeof err);
     if (!h->pipe) {
-        log_write(LOG_ERROR, "%s", err);
+        log_event(LOG_ERROR, MSG_STARTUP_FAILED, "%s", err);
         return DAEMON_EXIT_STARTUP;
     }
     h->listener = net_listen(&cfg->listen, &h->listen_event, err, sizeof err);
     if (h->listener == INVALID_SOCKET) {
-        log_write(LOG_ERROR, "%s", err);
+        log_event(LOG_ERROR, MSG_STARTUP_FAILED, "%s", err);
         return DAEMON_EXIT_STARTUP;
     }
     log_write(LOG_INFO, "listening for agents on %s:%u", cfg->listen.host,
@@ -343,7 +349,8 @@ int coordinator_host_run(const struct daemon_env *env)
         } else if (tag >= TAG_SIP && tag < TAG_SIP + SIP_PROBE_TARGETS) {
             sip_monitor_service(h->sip, tag - TAG_SIP, on_sip_verdict, h);
         } else if (tag == EVENT_LOOP_FAILED) {
-            log_write(LOG_ERROR, "internal: wait failed (error %lu)", (unsigned long)GetLastError());
+            log_event(LOG_ERROR, MSG_INTERNAL_ERROR, "internal: wait failed (error %lu)",
+                      (unsigned long)GetLastError());
             rc = DAEMON_EXIT_STARTUP;
         }
         now = win_now_ms();

@@ -10,6 +10,7 @@
 #include "hmac_cng.h"
 #include "log.h"
 #include "net.h"
+#include "nlbctld_msg.h"
 #include "winutil.h"
 
 #define CONFIG_FILE_MAX (256u * 1024u)
@@ -127,23 +128,23 @@ int daemon_run(const struct config *cfg, HANDLE stop_event, int console,
         snprintf(log_path, sizeof log_path, "%s\\nlbctld.log", env.state_dir);
     unsigned long lrc = log_open(log_path, console);
     if (!dir_ok) {
-        log_write(LOG_ERROR, "%s", err);
+        log_event(LOG_ERROR, MSG_STATE_ERROR, "%s", err);
         log_close();
         return DAEMON_EXIT_STATE;
     }
     if (lrc != 0)
-        log_write(LOG_WARNING, "cannot open the log file %s (error %lu); logging to stderr only",
-                  log_path, lrc);
-    log_write(LOG_INFO, "nlbctld %s starting as %s (state in %s)", NLBCTL_VERSION,
-              model_role_name(cfg->role), env.state_dir);
+        log_event(LOG_WARNING, MSG_LOG_FILE_ERROR,
+                  "cannot open the log file %s (error %lu); logging to stderr only", log_path, lrc);
+    log_event(LOG_INFO, MSG_SERVICE_STARTING, "nlbctld %s starting as %s (state in %s)",
+              NLBCTL_VERSION, model_role_name(cfg->role), env.state_dir);
 
     if (net_startup(err, sizeof err) != 0) {
-        log_write(LOG_ERROR, "%s", err);
+        log_event(LOG_ERROR, MSG_STARTUP_FAILED, "%s", err);
         log_close();
         return DAEMON_EXIT_STARTUP;
     }
     if (epoch_load(env.state_dir, &env.epoch, err, sizeof err) != 0) {
-        log_write(LOG_ERROR, "%s", err);
+        log_event(LOG_ERROR, MSG_STATE_ERROR, "%s", err);
         net_cleanup();
         log_close();
         return DAEMON_EXIT_STATE;
@@ -153,7 +154,7 @@ int daemon_run(const struct config *cfg, HANDLE stop_event, int console,
     struct hmac_cng hmac;
     memset(&hmac, 0, sizeof hmac);
     if (load_key(cfg, key, &key_len, err, sizeof err) != 0) {
-        log_write(LOG_ERROR, "%s", err);
+        log_event(LOG_ERROR, MSG_CONFIG_ERROR, "%s", err);
         net_cleanup();
         log_close();
         return DAEMON_EXIT_CONFIG;
@@ -162,7 +163,7 @@ int daemon_run(const struct config *cfg, HANDLE stop_event, int console,
         DWORD hrc = hmac_cng_open(&hmac);
         if (hrc != 0) {
             char why[256];
-            log_write(LOG_ERROR, "cannot open CNG's HMAC-SHA256: %s",
+            log_event(LOG_ERROR, MSG_STARTUP_FAILED, "cannot open CNG's HMAC-SHA256: %s",
                       win_error_text(hrc, why, sizeof why));
             net_cleanup();
             log_close();
@@ -171,8 +172,9 @@ int daemon_run(const struct config *cfg, HANDLE stop_event, int console,
         log_write(LOG_INFO, "links are authenticated (HMAC-SHA256, %u-byte pre-shared key)",
                   (unsigned)key_len);
     } else {
-        log_write(LOG_WARNING, "LAB ONLY: [security] allow_unauthenticated = yes; links are NOT "
-                               "authenticated and anyone who can reach them can take control");
+        log_event(LOG_WARNING, MSG_UNAUTHENTICATED,
+                  "LAB ONLY: [security] allow_unauthenticated = yes; links are NOT "
+                  "authenticated and anyone who can reach them can take control");
     }
     net_set_security(key, key_len, &hmac);
     int rc = cfg->role == MODEL_ROLE_COORDINATOR ? coordinator_host_run(&env)
@@ -181,7 +183,10 @@ int daemon_run(const struct config *cfg, HANDLE stop_event, int console,
     SecureZeroMemory(key, sizeof key);
     hmac_cng_close(&hmac);
     net_cleanup();
-    log_write(rc == DAEMON_EXIT_OK ? LOG_INFO : LOG_ERROR, "nlbctld stopped (exit code %d)", rc);
+    if (rc == DAEMON_EXIT_OK)
+        log_event(LOG_INFO, MSG_SERVICE_STOPPED, "nlbctld stopped (exit code %d)", rc);
+    else
+        log_event(LOG_ERROR, MSG_SERVICE_FAILED, "nlbctld stopped (exit code %d)", rc);
     log_close();
     return rc;
 }

@@ -4,13 +4,19 @@
  *   nlbctld.exe [--config PATH]             run under the Service Control Manager
  *   nlbctld.exe --console [--config PATH]   run in this console (Ctrl+C stops)
  *   nlbctld.exe --check [--config PATH]     validate the config and exit
+ *   nlbctld.exe --path-add DIR | --path-remove DIR
+ *                                           for the installers: DIR on or off
+ *                                           the system PATH (path_env.h says why)
  */
 #include <stdio.h>
 #include <string.h>
+#include <wchar.h>
 #include <windows.h>
 
 #include "daemon.h"
 #include "log.h"
+#include "nlbctld_msg.h"
+#include "path_env.h"
 #include "service_status.h"
 #include "winutil.h"
 
@@ -30,6 +36,9 @@ static void usage(FILE *to)
             "  --console      run in this console instead of as a service; Ctrl+C stops\n"
             "  --check        validate the configuration file and exit\n"
             "  --version      print the version and exit\n"
+            "  --path-add DIR, --path-remove DIR\n"
+            "                 put DIR on, or take it off, the system PATH (used by the\n"
+            "                 installers; needs an elevated prompt)\n"
             "\n"
             "Exit codes: 0 ok, 1 bad command line, 2 bad config, 3 startup failed,\n"
             "4 state directory or epoch file unusable, 5 NLB backend unavailable.\n");
@@ -65,6 +74,7 @@ static void service_progress(void *ctx, int progress)
         break;
     case DAEMON_RUNNING:
         service_status_report(SERVICE_RUNNING, 0, 0);
+        log_event(LOG_INFO, MSG_SERVICE_RUNNING, "running as a service");
         break;
     default:
         service_status_report(SERVICE_STOP_PENDING, 0, STOP_WAIT_HINT_MS);
@@ -81,6 +91,9 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv)
         return;
     service_status_init(handle);
     service_status_report(SERVICE_START_PENDING, 0, START_WAIT_HINT_MS);
+    /* As a service, events also go to the Event Log (a console has its
+     * window): a config error must reach it too. */
+    log_eventlog_open();
 
     char err[CONFIG_ERROR_MAX];
     int rc;
@@ -98,12 +111,13 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv)
             snprintf(fallback + used, sizeof fallback - used, "\\nlbctld.log");
         }
         log_open(fallback, 0);
-        log_write(LOG_ERROR, "%s", err);
+        log_event(LOG_ERROR, MSG_CONFIG_ERROR, "%s", err);
         log_close();
         rc = DAEMON_EXIT_CONFIG;
     } else {
         rc = daemon_run(&cfg, stop_event, 0, service_progress, NULL);
     }
+    log_eventlog_close();
     service_status_report(SERVICE_STOPPED, (DWORD)rc, 0);
 }
 
@@ -134,6 +148,29 @@ static int run_console(void)
     return daemon_run(&cfg, stop_event, 1, console_progress, NULL);
 }
 
+/* ---- installer helper ------------------------------------------------------------ */
+
+static int run_path_edit(const wchar_t *arg, int add)
+{
+    /* "C:\dir\" and "C:\dir" are one folder: store it without the trailing
+     * backslash an MSI folder property carries (a drive root keeps its own). */
+    wchar_t dir[MAX_PATH];
+    size_t n = wcslen(arg);
+    if (n == 0 || n >= MAX_PATH) {
+        fprintf(stderr, "nlbctld: the folder for the PATH is empty or too long\n");
+        return DAEMON_EXIT_USAGE;
+    }
+    wmemcpy(dir, arg, n + 1);
+    while (n > 3 && dir[n - 1] == L'\\')
+        dir[--n] = L'\0';
+    char err[512];
+    if (path_env_apply(dir, add, err, sizeof err) != 0) {
+        fprintf(stderr, "nlbctld: %s\n", err);
+        return DAEMON_EXIT_STARTUP;
+    }
+    return DAEMON_EXIT_OK;
+}
+
 /* ---- entry ------------------------------------------------------------------- */
 
 int wmain(int argc, wchar_t **argv)
@@ -150,6 +187,9 @@ int wmain(int argc, wchar_t **argv)
                 fprintf(stderr, "nlbctld: --config: the path is too long\n");
                 return DAEMON_EXIT_USAGE;
             }
+        } else if ((wcscmp(argv[i], L"--path-add") == 0 ||
+                    wcscmp(argv[i], L"--path-remove") == 0) && i + 1 < argc && argc == 3) {
+            return run_path_edit(argv[i + 1], wcscmp(argv[i], L"--path-add") == 0);
         } else if (wcscmp(argv[i], L"--version") == 0) {
             printf("nlbctld %s\n", NLBCTL_VERSION);
             return DAEMON_EXIT_OK;

@@ -9,6 +9,7 @@
 #include <wchar.h>
 
 #include "log.h"
+#include "nlbctld_msg.h"
 #include "winutil.h"
 
 enum inst_state { INST_CONNECTING, INST_READING, INST_DEFERRED, INST_WRITING };
@@ -153,7 +154,7 @@ static DWORD client_identity(HANDLE pipe, int *is_admin, char *who, size_t cap)
     DWORD rc = OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &tok) ? 0 : GetLastError();
     if (!RevertToSelf()) {
         /* Carrying on would run the service as its client. */
-        log_write(LOG_ERROR, "internal: cannot stop impersonating a pipe client (error %lu); "
+        log_event(LOG_ERROR, MSG_INTERNAL_ERROR, "internal: cannot stop impersonating a pipe client (error %lu); "
                              "stopping",
                   (unsigned long)GetLastError());
         abort();
@@ -234,7 +235,7 @@ static void start_write(struct pipe_server *ps, int i, const struct wire_msg *re
     r.id = in->req_id;
     size_t len = 0;
     if (wire_encode(&r, in->buf, sizeof in->buf, &len) != WIRE_OK) {
-        log_write(LOG_ERROR, "internal: cannot encode a %s answer", wire_type_name(r.type));
+        log_event(LOG_ERROR, MSG_INTERNAL_ERROR, "internal: cannot encode a %s answer", wire_type_name(r.type));
         recycle(ps, i);
         return;
     }
@@ -385,7 +386,8 @@ static void on_request(struct pipe_server *ps, int i, DWORD len, pipe_request_fn
     int rc = wire_decode(in->buf, len, &req, &used);
     in->serial++;
     if (rc != WIRE_OK || used != len) {
-        log_write(LOG_WARNING, "refused a malformed request on the control pipe: %s",
+        log_event(LOG_WARNING, MSG_REQUEST_REFUSED,
+                  "refused a malformed request on the control pipe: %s",
                   rc == WIRE_OK ? "trailing bytes" : wire_error_text(rc));
         in->req_id = 0;
         reply.type = WIRE_RESULT;
@@ -408,7 +410,7 @@ static void on_request(struct pipe_server *ps, int i, DWORD len, pipe_request_fn
             log_write(LOG_WARNING, "cannot tell who sent a %s request on the control pipe (%s): %s",
                       wire_type_name(req.type), who, win_error_text(id_rc, why, sizeof why));
         }
-        log_write(LOG_WARNING,
+        log_event(LOG_WARNING, MSG_REQUEST_REFUSED,
                   "refused a %s request on the control pipe from a client that is not an "
                   "administrator (%s)",
                   wire_type_name(req.type), who);
@@ -446,7 +448,8 @@ void pipe_server_service(struct pipe_server *ps, int i, pipe_request_fn fn, void
             /* ERROR_BROKEN_PIPE: the client is done; ERROR_MORE_DATA: a
              * message over the frame limit. Either way, next client. */
             if (GetLastError() == ERROR_MORE_DATA)
-                log_write(LOG_WARNING, "refused an oversized request on the control pipe");
+                log_event(LOG_WARNING, MSG_REQUEST_REFUSED,
+                          "refused an oversized request on the control pipe");
             recycle(ps, i);
         } else {
             on_request(ps, i, n, fn, ctx);

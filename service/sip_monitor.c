@@ -7,6 +7,7 @@
 #include <ws2tcpip.h>
 
 #include "log.h"
+#include "nlbctld_msg.h"
 #include "utf8.h"
 #include "winutil.h"
 
@@ -196,7 +197,7 @@ void sip_monitor_tick(struct sip_monitor *m, sip_monitor_fn fn, void *ctx)
         if (!m->warned_silent[i] &&
             sip_probe_never_answered(&m->probe, i, 10 * m->probe.set.fall)) {
             m->warned_silent[i] = 1;
-            log_write(LOG_WARNING,
+            log_event(LOG_WARNING, MSG_SIP_PROBE,
                       "SIP monitor: %s:%u has not answered any of %lu SIP probes since the "
                       "monitor started (%s); until it does, it counts neither way. Check "
                       "[sip_monitor] %s and that UDP from this host reaches it",

@@ -21,12 +21,19 @@ static struct agent_action *push(struct agent_actions *out, uint8_t type)
     return act;
 }
 
-static void logf_(struct agent_actions *out, uint8_t level, const char *fmt, ...)
+static void logf_(struct agent_actions *out, uint8_t level, uint8_t event, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static void logf_(struct agent_actions *out, uint8_t level, uint8_t event, const char *fmt, ...)
 {
     struct agent_action *act = push(out, AGENT_ACT_LOG);
     if (!act)
         return;
     act->level = level;
+    act->event = event;
     va_list ap;
     va_start(ap, fmt);
     utf8_vformat(act->text, sizeof act->text, fmt, ap);
@@ -136,7 +143,7 @@ static void fire(struct agent *a, uint8_t trigger, const char *why, uint64_t now
         if (mode_table[i].from != a->mode || mode_table[i].trigger != trigger)
             continue;
         uint8_t to = mode_table[i].to;
-        logf_(out, AGENT_LOG_INFO, "%s -> %s because %s", model_mode_name(a->mode),
+        logf_(out, AGENT_LOG_INFO, MODEL_EV_MODE_CHANGE, "%s -> %s because %s", model_mode_name(a->mode),
               model_mode_name(to), why);
         utf8_format(a->last_reason, sizeof a->last_reason, "%s -> %s because %s",
                  model_mode_name(a->mode), model_mode_name(to), why);
@@ -168,7 +175,7 @@ static void on_start(struct agent *a, uint64_t now, struct agent_actions *out)
     snprintf(a->last_reason, sizeof a->last_reason, "safe start as backup, port disabled");
     model_history_add(&a->history, now, a->last_reason);
     a->last_transition_at = now;
-    logf_(out, AGENT_LOG_INFO,
+    logf_(out, AGENT_LOG_INFO, MODEL_EV_SAFE_START,
           "node %s starting as backup with epoch %llu; disabling its port until the "
           "coordinator says otherwise", a->set.node, (unsigned long long)a->epoch);
     /* Safe start: disable even if the port looks disabled; we do not yet know
@@ -184,7 +191,7 @@ static void on_set_role(struct agent *a, const struct wire_msg *m, uint64_t now,
     if (a->stopping)
         return;
     if (r->epoch < a->epoch) {
-        logf_(out, AGENT_LOG_WARNING,
+        logf_(out, AGENT_LOG_WARNING, MODEL_EV_EPOCH_REFUSED,
               "refused SET_ROLE %s with epoch %llu: this node already holds epoch %llu",
               model_mode_name(r->mode), (unsigned long long)r->epoch,
               (unsigned long long)a->epoch);
@@ -192,7 +199,7 @@ static void on_set_role(struct agent *a, const struct wire_msg *m, uint64_t now,
         return;
     }
     if (r->mode == MODEL_MODE_PRIMARY && !a->app_healthy) {
-        logf_(out, AGENT_LOG_WARNING,
+        logf_(out, AGENT_LOG_WARNING, MODEL_EV_ROLE_REFUSED,
               "refused SET_ROLE primary (epoch %llu): the application is not healthy",
               (unsigned long long)r->epoch);
         send_report(a, now, out);
@@ -220,7 +227,7 @@ static void on_set_role(struct agent *a, const struct wire_msg *m, uint64_t now,
          * once, ours may finish for drain_ms before the rule is disabled. */
         a->port_desired = MODEL_PORT_DRAINING;
         a->drain_until = now + a->set.drain_ms;
-        logf_(out, AGENT_LOG_INFO, "draining the port for %u ms before disabling it",
+        logf_(out, AGENT_LOG_INFO, MODEL_EV_DRAINING, "draining the port for %u ms before disabling it",
               (unsigned)a->set.drain_ms);
     }
     reconcile(a, out);
@@ -236,13 +243,13 @@ static void on_nlb_done(struct agent *a, const struct agent_event *ev, uint64_t 
     a->port_actual = ev->port;
 
     if (was == AGENT_NLB_SETTING && !ev->ok)
-        logf_(out, AGENT_LOG_ERROR, "NLB command to make the port %s failed; port is %s",
+        logf_(out, AGENT_LOG_ERROR, MODEL_EV_NLB_FAILED, "NLB command to make the port %s failed; port is %s",
               model_port_name(a->port_commanded), model_port_name(ev->port));
     if (was == AGENT_NLB_QUERYING && !ev->ok)
-        logf_(out, AGENT_LOG_ERROR, "reading the NLB port state failed");
+        logf_(out, AGENT_LOG_ERROR, MODEL_EV_NLB_QUERY_FAILED, "reading the NLB port state failed");
     if (was == AGENT_NLB_QUERYING && ev->ok && before != MODEL_PORT_UNKNOWN &&
         ev->port != before)
-        logf_(out, AGENT_LOG_WARNING, "drift: port found %s, last known %s",
+        logf_(out, AGENT_LOG_WARNING, MODEL_EV_DRIFT, "drift: port found %s, last known %s",
               model_port_name(ev->port), model_port_name(before));
 
     if (a->port_actual != a->port_desired && !a->stopping) {
@@ -250,18 +257,18 @@ static void on_nlb_done(struct agent *a, const struct agent_event *ev, uint64_t 
             /* The command ran and did not take: retry on the next heartbeat
              * rather than at once, so a broken NLB is not hammered. */
             if (ev->ok)
-                logf_(out, AGENT_LOG_WARNING,
+                logf_(out, AGENT_LOG_WARNING, MODEL_EV_NLB_NOT_TAKEN,
                       "NLB accepted the command but the port reads %s, not %s; retrying in "
                       "%u ms", model_port_name(a->port_actual), model_port_name(a->port_desired),
                       (unsigned)a->set.heartbeat_ms);
             a->next_reconcile_at = now + a->set.heartbeat_ms;
         } else {
-            logf_(out, AGENT_LOG_WARNING, "repairing: port is %s, should be %s",
+            logf_(out, AGENT_LOG_WARNING, MODEL_EV_REPAIR, "repairing: port is %s, should be %s",
                   model_port_name(a->port_actual), model_port_name(a->port_desired));
             reconcile(a, out);
         }
     } else if (was == AGENT_NLB_SETTING && ev->ok) {
-        logf_(out, AGENT_LOG_INFO, "port %s (confirmed by read-back)",
+        logf_(out, AGENT_LOG_INFO, MODEL_EV_PORT_CONFIRMED, "port %s (confirmed by read-back)",
               model_port_name(a->port_actual));
     }
     send_report(a, now, out); /* to whoever is up: the peer relays it */
@@ -286,7 +293,7 @@ static void on_coordinator_message(struct agent *a, const struct wire_msg *m, ui
     else if (m->type == WIRE_HEARTBEAT)
         note_contact(a, now, m->u.heartbeat.silent_ms);
     else
-        logf_(out, AGENT_LOG_WARNING, "ignored unexpected %s from the coordinator",
+        logf_(out, AGENT_LOG_WARNING, MODEL_EV_PROTOCOL, "ignored unexpected %s from the coordinator",
               wire_type_name(m->type));
 }
 
@@ -295,13 +302,13 @@ static void on_peer_message(struct agent *a, const struct wire_msg *m, uint64_t 
 {
     if (m->type == WIRE_HELLO) {
         if (strcmp(m->u.hello.pair, a->set.pair) != 0 || strcmp(m->u.hello.node, a->set.node) == 0)
-            logf_(out, AGENT_LOG_ERROR,
+            logf_(out, AGENT_LOG_ERROR, MODEL_EV_PEER_MISMATCH,
                   "the peer link says it is node %s of pair %s; this is node %s of pair %s",
                   m->u.hello.node, m->u.hello.pair, a->set.node, a->set.pair);
         return;
     }
     if (m->type != WIRE_REPORT) {
-        logf_(out, AGENT_LOG_WARNING, "ignored unexpected %s from the peer",
+        logf_(out, AGENT_LOG_WARNING, MODEL_EV_PROTOCOL, "ignored unexpected %s from the peer",
               wire_type_name(m->type));
         return;
     }
@@ -311,7 +318,7 @@ static void on_peer_message(struct agent *a, const struct wire_msg *m, uint64_t 
     a->peer_heard_at = now;
     note_contact(a, now, m->u.report.peer_silent_ms);
     if (first)
-        logf_(out, AGENT_LOG_INFO, "hearing the peer: it is %s, port %s",
+        logf_(out, AGENT_LOG_INFO, MODEL_EV_PEER_HEARD, "hearing the peer: it is %s, port %s",
               model_mode_name(a->peer.mode), model_port_name(a->peer.port_actual));
 }
 
@@ -326,7 +333,7 @@ static void on_app(struct agent *a, uint64_t now, struct agent_actions *out)
     if (a->stopping)
         return; /* the port is already on its way to disabled */
     if (!healthy) {
-        logf_(out, AGENT_LOG_ERROR, "the application is %s",
+        logf_(out, AGENT_LOG_ERROR, MODEL_EV_APP_DOWN, "the application is %s",
               a->app_running ? "running but says it cannot serve" : "down");
         fire(a, T_APP_FAILED,
              a->app_running ? "the application reported SERVICE_UNAVAILABLE"
@@ -334,7 +341,7 @@ static void on_app(struct agent *a, uint64_t now, struct agent_actions *out)
              now, out);
         reconcile(a, out);
     } else {
-        logf_(out, AGENT_LOG_INFO, "the application is healthy again; this node can be backup");
+        logf_(out, AGENT_LOG_INFO, MODEL_EV_APP_UP, "the application is healthy again; this node can be backup");
     }
     send_report(a, now, out);
 }
@@ -348,7 +355,7 @@ static void check_isolation(struct agent *a, uint64_t now, struct agent_actions 
     char why[96];
     snprintf(why, sizeof why, "isolated: no contact with coordinator or peer for %llu ms",
              (unsigned long long)(now - a->last_contact_at));
-    logf_(out, AGENT_LOG_ERROR, "%s; disabling the port", why);
+    logf_(out, AGENT_LOG_ERROR, MODEL_EV_FENCED, "%s; disabling the port", why);
     fire(a, T_ISOLATED, why, now, out);
     reconcile(a, out);
     send_report(a, now, out);
@@ -360,7 +367,7 @@ static void on_tick(struct agent *a, uint64_t now, struct agent_actions *out)
         return;
     check_isolation(a, now, out);
     if (a->port_desired == MODEL_PORT_DRAINING && now >= a->drain_until) {
-        logf_(out, AGENT_LOG_INFO, "drain time over: disabling the port");
+        logf_(out, AGENT_LOG_INFO, MODEL_EV_DRAINING, "drain time over: disabling the port");
         a->port_desired = MODEL_PORT_DISABLED;
         reconcile(a, out);
         send_report(a, now, out);
@@ -411,13 +418,13 @@ void agent_step(struct agent *a, const struct agent_event *ev, uint64_t now,
         break;
     case AGENT_EV_COORD_UP:
         a->coord_up = 1;
-        logf_(out, AGENT_LOG_INFO, "connected to the coordinator");
+        logf_(out, AGENT_LOG_INFO, MODEL_EV_COORD_UP, "connected to the coordinator");
         send_hello(a, AGENT_ACT_SEND, out);
         send_report(a, now, out);
         break;
     case AGENT_EV_COORD_DOWN:
         if (a->coord_up)
-            logf_(out, AGENT_LOG_WARNING, "lost the link to the coordinator");
+            logf_(out, AGENT_LOG_WARNING, MODEL_EV_COORD_DOWN, "lost the link to the coordinator");
         a->coord_up = 0;
         break;
     case AGENT_EV_MESSAGE:
@@ -430,13 +437,13 @@ void agent_step(struct agent *a, const struct agent_event *ev, uint64_t now,
         break;
     case AGENT_EV_PEER_UP:
         a->peer_up = 1;
-        logf_(out, AGENT_LOG_INFO, "connected to the peer agent");
+        logf_(out, AGENT_LOG_INFO, MODEL_EV_PEER_UP, "connected to the peer agent");
         send_hello(a, AGENT_ACT_SEND_PEER, out);
         send_report(a, now, out);
         break;
     case AGENT_EV_PEER_DOWN:
         if (a->peer_up)
-            logf_(out, AGENT_LOG_WARNING, "lost the link to the peer agent");
+            logf_(out, AGENT_LOG_WARNING, MODEL_EV_PEER_DOWN, "lost the link to the peer agent");
         a->peer_up = 0;
         break;
     case AGENT_EV_APP:
@@ -445,7 +452,7 @@ void agent_step(struct agent *a, const struct agent_event *ev, uint64_t now,
         break;
     case AGENT_EV_APP_REPORT:
         if ((ev->ok ? 1 : 0) != a->app_available)
-            logf_(out, ev->ok ? AGENT_LOG_INFO : AGENT_LOG_WARNING, "the application says %s",
+            logf_(out, ev->ok ? AGENT_LOG_INFO : AGENT_LOG_WARNING, MODEL_EV_APP_REPORT, "the application says %s",
                   ev->ok ? "it can serve again" : "SERVICE_UNAVAILABLE");
         a->app_available = ev->ok ? 1 : 0;
         on_app(a, now, out);
@@ -460,7 +467,7 @@ void agent_step(struct agent *a, const struct agent_event *ev, uint64_t now,
         on_stop(a, now, out);
         break;
     default:
-        logf_(out, AGENT_LOG_ERROR, "internal: unknown agent event %u", ev->type);
+        logf_(out, AGENT_LOG_ERROR, MODEL_EV_INTERNAL, "internal: unknown agent event %u", ev->type);
     }
 }
 

@@ -68,6 +68,7 @@ struct agent_action {
     uint8_t type;
     uint8_t port;  /* NLB_SET */
     uint8_t level; /* LOG */
+    uint8_t event; /* LOG: enum model_event */
     uint64_t epoch;
     struct wire_msg msg;
     char text[AGENT_TEXT_MAX];

@@ -18,12 +18,21 @@ static struct coordinator_action *push(struct coordinator_actions *out, uint8_t 
     return act;
 }
 
-static void logf_(struct coordinator_actions *out, uint8_t level, const char *fmt, ...)
+static void logf_(struct coordinator_actions *out, uint8_t level, uint8_t event,
+                  const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static void logf_(struct coordinator_actions *out, uint8_t level, uint8_t event,
+                  const char *fmt, ...)
 {
     struct coordinator_action *act = push(out, COORD_ACT_LOG);
     if (!act)
         return;
     act->level = level;
+    act->event = event;
     va_list ap;
     va_start(ap, fmt);
     utf8_vformat(act->text, sizeof act->text, fmt, ap);
@@ -119,11 +128,11 @@ static void enter(struct coordinator *c, uint8_t to, const char *why, uint64_t n
         if (phase_table[i].from == c->phase && phase_table[i].to == to)
             allowed = 1;
     if (!allowed) {
-        logf_(out, COORD_LOG_ERROR, "internal: phase %s -> %s is not allowed",
+        logf_(out, COORD_LOG_ERROR, MODEL_EV_INTERNAL, "internal: phase %s -> %s is not allowed",
               model_phase_name(c->phase), model_phase_name(to));
         return;
     }
-    logf_(out, COORD_LOG_INFO, "%s -> %s because %s (epoch %llu)", model_phase_name(c->phase),
+    logf_(out, COORD_LOG_INFO, MODEL_EV_PHASE_CHANGE, "%s -> %s because %s (epoch %llu)", model_phase_name(c->phase),
           model_phase_name(to), why, (unsigned long long)c->epoch);
     snprintf(c->last_reason, sizeof c->last_reason, "%s -> %s because %s",
              model_phase_name(c->phase), model_phase_name(to), why);
@@ -206,7 +215,7 @@ static void begin_transfer(struct coordinator *c, int from, int to, uint8_t drai
                  c->set.node[from]);
         enter(c, MODEL_PHASE_DEMOTING, text, now, out);
     } else {
-        logf_(out, COORD_LOG_INFO, "%s: %s is %s, its port disabled", why, c->set.node[from],
+        logf_(out, COORD_LOG_INFO, MODEL_EV_STEPPED_DOWN, "%s: %s is %s, its port disabled", why, c->set.node[from],
               old->connected ? "backup" : "not connected and starts");
         promote(c, now, out);
     }
@@ -299,7 +308,7 @@ static void enforce_roles(struct coordinator *c, uint64_t now, struct coordinato
         if (want == MODEL_MODE_PRIMARY && !n->report.app_healthy)
             continue;
         if (n->report.mode != want || n->report.epoch < c->epoch) {
-            logf_(out, COORD_LOG_WARNING, "%s reports %s at epoch %llu; telling it: %s",
+            logf_(out, COORD_LOG_WARNING, MODEL_EV_ROLE_CORRECTED, "%s reports %s at epoch %llu; telling it: %s",
                   c->set.node[i], model_mode_name(n->report.mode),
                   (unsigned long long)n->report.epoch, model_mode_name(want));
             send_role(c, i, want, now, out);
@@ -313,13 +322,14 @@ static void fail_over(struct coordinator *c, const char *why, uint64_t now,
     int p = c->primary, o = 1 - p;
     if (!eligible(&c->nodes[o])) {
         if (!c->stuck_logged)
-            logf_(out, COORD_LOG_ERROR, "%s, but %s cannot take over (%s)", why, c->set.node[o],
+            logf_(out, COORD_LOG_ERROR, MODEL_EV_FAILOVER_BLOCKED,
+                  "%s, but %s cannot take over (%s)", why, c->set.node[o],
                   why_not_eligible(&c->nodes[o]));
         c->stuck_logged = 1;
         return;
     }
     c->stuck_logged = 0;
-    logf_(out, COORD_LOG_WARNING, "%s: failing over to %s", why, c->set.node[o]);
+    logf_(out, COORD_LOG_WARNING, MODEL_EV_FAILOVER, "%s: failing over to %s", why, c->set.node[o]);
     begin_transfer(c, p, o, 0, c->set.switchover_timeout_ms, why, now, out);
 }
 
@@ -436,7 +446,7 @@ static void check_deadline(struct coordinator *c, uint64_t now, struct coordinat
         snprintf(text, sizeof text,
                  "%s did not confirm its port disabled in time; %s was not promoted",
                  c->set.node[c->from], c->set.node[c->to]);
-        logf_(out, COORD_LOG_ERROR, "%s", text);
+        logf_(out, COORD_LOG_ERROR, MODEL_EV_SWITCHOVER_TIMEOUT, "%s", text);
         reply(c, MODEL_ERR_TIMEOUT, text, out);
         if (c->primary != COORD_NO_NODE && eligible(&c->nodes[c->primary])) {
             /* A failed switchover leaves the old primary serving: give the
@@ -461,7 +471,7 @@ static void check_deadline(struct coordinator *c, uint64_t now, struct coordinat
     snprintf(text, sizeof text,
              "%s has not confirmed its port enabled in time; it remains primary and keeps "
              "retrying", c->set.node[c->to]);
-    logf_(out, COORD_LOG_ERROR, "%s", text);
+    logf_(out, COORD_LOG_ERROR, MODEL_EV_SWITCHOVER_TIMEOUT, "%s", text);
     reply(c, MODEL_ERR_TIMEOUT, text, out);
     c->primary = c->to;
     enter(c, MODEL_PHASE_STABLE, "promotion timed out", now, out);
@@ -484,7 +494,7 @@ static void on_hello(struct coordinator *c, uint32_t conn, const struct wire_hel
     if (strcmp(h->pair, c->set.pair) != 0) {
         snprintf(why, sizeof why, "agent %s belongs to pair '%s'; this coordinator manages '%s'",
                  h->node, h->pair, c->set.pair);
-        logf_(out, COORD_LOG_ERROR, "%s", why);
+        logf_(out, COORD_LOG_ERROR, MODEL_EV_NODE_REFUSED, "%s", why);
         close_conn(out, conn, why);
         return;
     }
@@ -492,7 +502,7 @@ static void on_hello(struct coordinator *c, uint32_t conn, const struct wire_hel
     if (idx == COORD_NO_NODE) {
         snprintf(why, sizeof why, "node '%s' is not a node of pair '%s' (expected %s or %s)",
                  h->node, c->set.pair, c->set.node[0], c->set.node[1]);
-        logf_(out, COORD_LOG_ERROR, "%s", why);
+        logf_(out, COORD_LOG_ERROR, MODEL_EV_NODE_REFUSED, "%s", why);
         close_conn(out, conn, why);
         return;
     }
@@ -500,14 +510,14 @@ static void on_hello(struct coordinator *c, uint32_t conn, const struct wire_hel
     if (bound != COORD_NO_NODE && bound != idx) {
         /* A link cannot change which node it speaks for. */
         snprintf(why, sizeof why, "a link of %s said HELLO as %s", c->set.node[bound], h->node);
-        logf_(out, COORD_LOG_ERROR, "%s; closing it", why);
+        logf_(out, COORD_LOG_ERROR, MODEL_EV_NODE_REFUSED, "%s; closing it", why);
         c->nodes[bound].connected = 0;
         close_conn(out, conn, why);
         return;
     }
     struct coordinator_node *n = &c->nodes[idx];
     if (n->connected && n->conn != conn) {
-        logf_(out, COORD_LOG_WARNING, "%s connected again; dropping its older link", h->node);
+        logf_(out, COORD_LOG_WARNING, MODEL_EV_NODE_UP, "%s connected again; dropping its older link", h->node);
         close_conn(out, n->conn, "replaced by a newer connection from the same node");
     }
     n->connected = 1;
@@ -517,7 +527,7 @@ static void on_hello(struct coordinator *c, uint32_t conn, const struct wire_hel
         c->preferred_ready_since = 0; /* eligible again only from its next report */
     n->heard = 1;
     n->last_heard_at = now;
-    logf_(out, COORD_LOG_INFO, "%s connected", h->node);
+    logf_(out, COORD_LOG_INFO, MODEL_EV_NODE_UP, "%s connected", h->node);
     send_heartbeat(c, idx, now, out);
 }
 
@@ -534,7 +544,7 @@ static void on_report(struct coordinator *c, int idx, const struct wire_report *
     if (r->epoch > c->epoch) {
         /* A node saw a later decision than we remember (we lost our state
          * file, or restarted from a backup): never go back below it. */
-        logf_(out, COORD_LOG_WARNING, "%s holds epoch %llu, above ours (%llu); adopting it",
+        logf_(out, COORD_LOG_WARNING, MODEL_EV_EPOCH_ADOPTED, "%s holds epoch %llu, above ours (%llu); adopting it",
               c->set.node[idx], (unsigned long long)r->epoch, (unsigned long long)c->epoch);
         c->epoch = r->epoch;
         struct coordinator_action *act = push(out, COORD_ACT_PERSIST_EPOCH);
@@ -566,7 +576,7 @@ static void on_message(struct coordinator *c, const struct coordinator_event *ev
     }
     int idx = node_of_conn(c, ev->conn);
     if (idx == COORD_NO_NODE) {
-        logf_(out, COORD_LOG_WARNING, "connection %u sent %s before HELLO", ev->conn,
+        logf_(out, COORD_LOG_WARNING, MODEL_EV_PROTOCOL, "connection %u sent %s before HELLO", ev->conn,
               wire_type_name(m->type));
         close_conn(out, ev->conn, "a link must start with HELLO");
         return;
@@ -575,7 +585,7 @@ static void on_message(struct coordinator *c, const struct coordinator_event *ev
     if (m->type == WIRE_REPORT)
         on_report(c, idx, &m->u.report, now, out);
     else
-        logf_(out, COORD_LOG_WARNING, "ignored unexpected %s from %s", wire_type_name(m->type),
+        logf_(out, COORD_LOG_WARNING, MODEL_EV_PROTOCOL, "ignored unexpected %s from %s", wire_type_name(m->type),
               c->set.node[idx]);
 }
 
@@ -587,7 +597,7 @@ static void on_disconnect(struct coordinator *c, uint32_t conn, struct coordinat
     c->nodes[idx].connected = 0;
     if (idx == c->set.preferred)
         c->preferred_ready_since = 0; /* a link that drops between ticks restarts it */
-    logf_(out, idx == c->primary ? COORD_LOG_WARNING : COORD_LOG_INFO,
+    logf_(out, idx == c->primary ? COORD_LOG_WARNING : COORD_LOG_INFO, MODEL_EV_NODE_LOST,
           "lost the link to %s%s", c->set.node[idx], idx == c->primary ? " (primary)" : "");
 }
 
@@ -653,7 +663,7 @@ static void check_losses(struct coordinator *c, uint64_t now, struct coordinator
         char why[128];
         snprintf(why, sizeof why, "no message from %s for %llu ms", c->set.node[i],
                  (unsigned long long)(now - n->last_heard_at));
-        logf_(out, COORD_LOG_WARNING, "%s: link lost%s", why, i == c->primary ? " (primary)" : "");
+        logf_(out, COORD_LOG_WARNING, MODEL_EV_NODE_LOST, "%s: link lost%s", why, i == c->primary ? " (primary)" : "");
         n->connected = 0;
         if (i == c->set.preferred)
             c->preferred_ready_since = 0;
@@ -685,7 +695,8 @@ static void on_probe(struct coordinator *c, const struct coordinator_event *ev, 
     if (n->probe_down == down)
         return;
     n->probe_down = down;
-    logf_(out, down ? COORD_LOG_WARNING : COORD_LOG_INFO, "SIP monitor: %s %s%s%s",
+    logf_(out, down ? COORD_LOG_WARNING : COORD_LOG_INFO, MODEL_EV_SIP_PROBE,
+          "SIP monitor: %s %s%s%s",
           c->set.node[ev->node], down ? "stopped answering" : "answers again",
           ev->text && ev->text[0] ? ": " : "", ev->text ? ev->text : "");
     progress(c, now, out);
@@ -713,7 +724,7 @@ void coordinator_step(struct coordinator *c, const struct coordinator_event *ev,
     case COORD_EV_START:
         c->elect_at = now + c->set.election_wait_ms;
         c->started_at = now;
-        logf_(out, COORD_LOG_INFO,
+        logf_(out, COORD_LOG_INFO, MODEL_EV_COORD_STARTED,
               "coordinator for pair %s (%s, %s; preferred %s) started at epoch %llu",
               c->set.pair, c->set.node[0], c->set.node[1], c->set.node[c->set.preferred],
               (unsigned long long)c->epoch);
@@ -736,7 +747,7 @@ void coordinator_step(struct coordinator *c, const struct coordinator_event *ev,
         on_probe(c, ev, now, out);
         break;
     default:
-        logf_(out, COORD_LOG_ERROR, "internal: unknown coordinator event %u", ev->type);
+        logf_(out, COORD_LOG_ERROR, MODEL_EV_INTERNAL, "internal: unknown coordinator event %u", ev->type);
     }
 }
 

@@ -72,6 +72,7 @@ enum coordinator_log_level { COORD_LOG_INFO = 0, COORD_LOG_WARNING = 1, COORD_LO
 struct coordinator_action {
     uint8_t type;
     uint8_t level;
+    uint8_t event; /* LOG: enum model_event */
     uint32_t conn;
     uint32_t token;
     int32_t code;

@@ -54,6 +54,53 @@ enum model_result {
     MODEL_ERR_ACCESS_DENIED = 19 /* the client may only read status */
 };
 
+/* What a state machine's log line is about. Every LOG action carries one,
+ * so that the Windows shell can give each kind of event its own Event Log
+ * ID (service/event_ids.c) without the core knowing about the Event Log,
+ * and administrators can filter and alert on them. Append only: the
+ * numbers are not shown anywhere, but tests walk 1 .. MODEL_EV_COUNT - 1. */
+enum model_event {
+    MODEL_EV_NONE = 0,
+    /* agent */
+    MODEL_EV_MODE_CHANGE,     /* backup <-> primary, with the cause */
+    MODEL_EV_SAFE_START,      /* started as backup, port being disabled */
+    MODEL_EV_FENCED,          /* isolated primary disables its own port */
+    MODEL_EV_EPOCH_REFUSED,   /* an order with an older epoch */
+    MODEL_EV_ROLE_REFUSED,    /* primary refused: application unhealthy */
+    MODEL_EV_APP_DOWN,        /* application failed or says it cannot serve */
+    MODEL_EV_APP_UP,          /* application healthy again */
+    MODEL_EV_APP_REPORT,      /* the application's own word */
+    MODEL_EV_NLB_FAILED,      /* an enable/disable/drain command failed */
+    MODEL_EV_NLB_QUERY_FAILED,
+    MODEL_EV_NLB_NOT_TAKEN,   /* command accepted, read-back disagrees */
+    MODEL_EV_PORT_CONFIRMED,  /* a change confirmed by read-back */
+    MODEL_EV_DRAINING,        /* drain started or over */
+    MODEL_EV_DRIFT,           /* port found in a state nobody set */
+    MODEL_EV_REPAIR,          /* port being brought back to the desired state */
+    MODEL_EV_COORD_UP,
+    MODEL_EV_COORD_DOWN,
+    MODEL_EV_PEER_UP,
+    MODEL_EV_PEER_DOWN,
+    MODEL_EV_PEER_HEARD,
+    MODEL_EV_PEER_MISMATCH,   /* the peer link reaches the wrong pair or node */
+    MODEL_EV_PROTOCOL,        /* an unexpected message, ignored or refused */
+    MODEL_EV_INTERNAL,        /* a bug: a state machine refused its own step */
+    /* coordinator */
+    MODEL_EV_COORD_STARTED,
+    MODEL_EV_PHASE_CHANGE,    /* electing / stable / demoting / promoting */
+    MODEL_EV_FAILOVER,        /* the primary failed or was lost: promoting the other */
+    MODEL_EV_FAILOVER_BLOCKED,/* failover needed, the other node cannot take over */
+    MODEL_EV_STEPPED_DOWN,    /* the old primary is backup, its port disabled */
+    MODEL_EV_ROLE_CORRECTED,  /* a node reports another mode or epoch: told its role */
+    MODEL_EV_SWITCHOVER_TIMEOUT,
+    MODEL_EV_NODE_UP,
+    MODEL_EV_NODE_LOST,
+    MODEL_EV_NODE_REFUSED,    /* an agent of another pair, or not a node of this one */
+    MODEL_EV_EPOCH_ADOPTED,   /* a node holds a higher epoch than ours */
+    MODEL_EV_SIP_PROBE,       /* active SIP monitoring: a node stopped answering, or answers */
+    MODEL_EV_COUNT
+};
+
 /* The last transitions of a state machine, with the time (the machine's
  * clock, ms) and the reason; feeds status, `nlbctl history` and the log. */
 #define MODEL_HISTORY_MAX 16

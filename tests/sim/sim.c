@@ -77,8 +77,9 @@
  *
  * THE CHECKS (sim_check.c has the exact bounds), after every event:
  *   I1 overlap, I2 availability, I3 no flapping, I4 convergence, I5 epochs,
- *   stale SET_ROLE and fencing, I6 safe start, action bounds, exactly one
- *   consistent REPLY per switchover request, one NLB command at a time,
+ *   stale SET_ROLE and fencing, I6 safe start, action bounds (and an event
+ *   kind on every log line), exactly one consistent REPLY per switchover
+ *   request, one NLB command at a time,
  *   codec round trips, no message storm (more than SIM_STORM_MAX messages
  *   from one process on one link in one second). The first failure stops
  *   the seed and prints the seed, the virtual time, the check, the last 30

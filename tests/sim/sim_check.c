@@ -401,6 +401,12 @@ void check_agent_step(struct sim_check *ck, const struct sim_agent_step *s)
     if (out->count >= AGENT_MAX_ACTIONS)
         check_fail(ck, CK_ACTIONS, now, "node%d: one step (event %u) produced %u actions, bound %d",
                    n + 1, (unsigned)s->ev->type, out->count, AGENT_MAX_ACTIONS);
+    /* Every log line names its kind of event: its Event Log ID hangs on it. */
+    for (unsigned i = 0; i < out->count; i++)
+        if (out->items[i].type == AGENT_ACT_LOG &&
+            (out->items[i].event == MODEL_EV_NONE || out->items[i].event >= MODEL_EV_COUNT))
+            check_fail(ck, CK_ACTIONS, now, "node%d: a log line without an event kind: %s", n + 1,
+                       out->items[i].text);
 
     /* I5: epochs */
     if (a->epoch < s->epoch_before)
@@ -580,6 +586,11 @@ void check_coord_step(struct sim_check *ck, const struct sim_coord_step *s,
     if (out->count >= COORD_MAX_ACTIONS)
         check_fail(ck, CK_ACTIONS, now, "coordinator: one step (event %u) produced %u actions, "
                    "bound %d", (unsigned)s->ev->type, out->count, COORD_MAX_ACTIONS);
+    for (unsigned i = 0; i < out->count; i++)
+        if (out->items[i].type == COORD_ACT_LOG &&
+            (out->items[i].event == MODEL_EV_NONE || out->items[i].event >= MODEL_EV_COUNT))
+            check_fail(ck, CK_ACTIONS, now, "coordinator: a log line without an event kind: %s",
+                       out->items[i].text);
     if (c->epoch < s->epoch_before)
         check_fail(ck, CK_I5_EPOCH, now, "the coordinator's epoch went down from %llu to %llu",
                    (unsigned long long)s->epoch_before, (unsigned long long)c->epoch);
@@ -918,8 +929,24 @@ int check_selftest(int verbose)
         agent_init(&a, &as, 0, 0);
         out.count = AGENT_MAX_ACTIONS;
         memset(out.items, 0, sizeof out.items);
-        for (unsigned i = 0; i < out.count; i++)
+        for (unsigned i = 0; i < out.count; i++) {
             out.items[i].type = AGENT_ACT_LOG;
+            out.items[i].event = MODEL_EV_DRIFT; /* only the bound is wrong */
+        }
+        ev = (struct agent_event){.type = AGENT_EV_TICK};
+        struct sim_agent_step s = {0, 100, &ev, MODEL_MODE_BACKUP, 0, MODEL_PORT_DISABLED,
+                                   &a, &out, 0};
+        check_agent_step(&ck, &s);
+        bad += st_result(&tc, &ck, verbose, 0);
+    }
+    { /* every log line names its kind of event */
+        struct st_case tc = {"a log line without an event kind", CK_ACTIONS};
+        check_init(&ck, &cfg, SIM_CHECK_ALL);
+        agent_init(&a, &as, 0, 0);
+        out.count = 1;
+        memset(out.items, 0, sizeof out.items);
+        out.items[0].type = AGENT_ACT_LOG;
+        snprintf(out.items[0].text, sizeof out.items[0].text, "a line");
         ev = (struct agent_event){.type = AGENT_EV_TICK};
         struct sim_agent_step s = {0, 100, &ev, MODEL_MODE_BACKUP, 0, MODEL_PORT_DISABLED,
                                    &a, &out, 0};

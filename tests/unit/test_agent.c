@@ -82,8 +82,12 @@ static void step(struct agent *a, const struct agent_event *ev, uint64_t now,
             ck_assert_msg(rc == WIRE_OK, "action %u: %s does not encode: %s", i,
                           wire_type_name(act->msg.type), wire_error_text(rc));
         }
-        if (act->type == AGENT_ACT_LOG)
+        if (act->type == AGENT_ACT_LOG) {
             ck_assert_uint_gt(strlen(act->text), 0);
+            /* Every line names its kind of event: the Event Log ID hangs on it. */
+            ck_assert_msg(act->event > MODEL_EV_NONE && act->event < MODEL_EV_COUNT,
+                          "log line without an event kind (%u): %s", act->event, act->text);
+        }
     }
     if (persisted >= 0 && acted >= 0)
         ck_assert_int_lt(persisted, acted);

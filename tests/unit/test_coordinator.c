@@ -82,6 +82,9 @@ static void step(struct coordinator *c, const struct coordinator_event *ev, uint
              * the input. */
             ck_assert_msg(strstr(act->text, "internal: phase") == NULL, "%s", act->text);
             ck_assert_uint_gt(strlen(act->text), 0);
+            /* Every line names its kind of event: the Event Log ID hangs on it. */
+            ck_assert_msg(act->event > MODEL_EV_NONE && act->event < MODEL_EV_COUNT,
+                          "log line without an event kind (%u): %s", act->event, act->text);
             break;
         case COORD_ACT_CLOSE:
         case COORD_ACT_REPLY:
