@@ -250,6 +250,8 @@ static int start(struct coordinator_host *h)
     set.max_delay_ms = cfg->max_delay_ms;
     set.preempt = cfg->preempt;
     set.preempt_delay_ms = cfg->preempt_delay_ms;
+    /* the agent's retry while out of the cluster, one NLB command, one message */
+    set.disconnect_confirm_ms = cfg->heartbeat_ms + cfg->nlb_timeout_ms + cfg->max_delay_ms;
     coordinator_init(&h->core, &set, h->env->epoch, win_now_ms());
 
     h->env->progress(h->env->progress_ctx, DAEMON_STARTING);

@@ -62,6 +62,10 @@ static void fill_report(const struct agent *a, uint64_t now, struct wire_msg *m)
     /* While a command runs, the last read-back may already be wrong: say
      * unknown, so nobody takes it for a confirmation. */
     r->port_actual = a->pending == AGENT_NLB_SETTING ? MODEL_PORT_UNKNOWN : a->port_actual;
+    /* "Out of the cluster" can end any moment without our doing: while a
+     * new read is on its way, an older one is no confirmation of anything. */
+    if (a->pending != AGENT_NLB_IDLE && r->port_actual == MODEL_PORT_DISCONNECTED)
+        r->port_actual = MODEL_PORT_UNKNOWN;
     r->peer_silent_ms = agent_peer_silent_ms(a, now);
     if (a->peer_heard) {
         r->peer_mode = a->peer.mode;
@@ -70,6 +74,13 @@ static void fill_report(const struct agent *a, uint64_t now, struct wire_msg *m)
         r->peer_epoch = a->peer.epoch;
     }
     utf8_copy(r->reason, sizeof r->reason, a->last_reason);
+}
+
+/* While out of the cluster: how often the desired state is commanded again
+ * (cheap: NLB answers at once on a disconnected host). */
+static uint32_t disconnected_retry_ms(const struct agent *a)
+{
+    return a->set.heartbeat_ms / 4 > 0 ? a->set.heartbeat_ms / 4 : 1;
 }
 
 /* The report is the heartbeat on both links: it goes to whoever is up. */
@@ -234,6 +245,34 @@ static void on_set_role(struct agent *a, const struct wire_msg *m, uint64_t now,
     send_report(a, now, out);
 }
 
+/* W4/W5: while the NLB host is out of the cluster, NLB ignores or refuses
+ * every command, and the port gets no traffic whatever its rule says. Said
+ * once each way (not at every retry: a cable can stay out for hours), and
+ * retried often, so that a stale enabled rule is disabled as soon as the
+ * host is back. Returns 1 when it has handled the result. */
+static int note_cluster_membership(struct agent *a, const struct agent_event *ev, uint64_t now,
+                                   struct agent_actions *out)
+{
+    int out_now = ev->ok && ev->port == MODEL_PORT_DISCONNECTED;
+    if (out_now && !a->out_of_cluster)
+        logf_(out, AGENT_LOG_WARNING, MODEL_EV_NLB_NOT_TAKEN,
+              "the NLB host is out of the cluster (network cable of the cluster adapter "
+              "unplugged, or NLB stopped): the port gets no traffic and NLB does not take "
+              "commands; the port is not serving; retrying every %u ms until the host returns",
+              (unsigned)disconnected_retry_ms(a));
+    else if (!out_now && a->out_of_cluster && ev->ok)
+        logf_(out, AGENT_LOG_INFO, MODEL_EV_REPAIR,
+              "the NLB host is back in the cluster; the port reads %s, should be %s",
+              model_port_name(ev->port), model_port_name(a->port_desired));
+    if (ev->ok)
+        a->out_of_cluster = (uint8_t)out_now;
+    if (!out_now)
+        return 0;
+    a->next_reconcile_at = now + disconnected_retry_ms(a);
+    send_report(a, now, out);
+    return 1;
+}
+
 static void on_nlb_done(struct agent *a, const struct agent_event *ev, uint64_t now,
                         struct agent_actions *out)
 {
@@ -241,6 +280,8 @@ static void on_nlb_done(struct agent *a, const struct agent_event *ev, uint64_t 
     a->pending = AGENT_NLB_IDLE;
     uint8_t before = a->port_actual;
     a->port_actual = ev->port;
+    if (note_cluster_membership(a, ev, now, out))
+        return;
 
     if (was == AGENT_NLB_SETTING && !ev->ok)
         logf_(out, AGENT_LOG_ERROR, MODEL_EV_NLB_FAILED, "NLB command to make the port %s failed; port is %s",
@@ -374,7 +415,12 @@ static void on_tick(struct agent *a, uint64_t now, struct agent_actions *out)
     }
     if (a->pending == AGENT_NLB_IDLE && now >= a->next_reconcile_at) {
         a->next_reconcile_at = now + a->set.reconcile_ms;
-        nlb_query(a, out);
+        /* Out of the cluster: command, do not just look, so that the rule
+         * is right the moment the host is back (W5). */
+        if (a->out_of_cluster)
+            nlb_set(a, a->port_desired, out);
+        else
+            nlb_query(a, out);
     }
     if ((a->coord_up || a->peer_up) && now >= a->next_report_at)
         send_report(a, now, out);

@@ -91,6 +91,7 @@ struct agent {
     uint8_t port_actual;  /* last state read back; UNKNOWN before the first */
     uint8_t port_commanded; /* what the running NLB_SET asked for */
     uint8_t pending;      /* enum agent_nlb_pending */
+    uint8_t out_of_cluster; /* the last good read said the NLB host is out (W4) */
     uint8_t app_healthy;   /* app_running && app_available */
     uint8_t app_running;   /* the monitor sees the process or service running */
     uint8_t app_available; /* the application has not said SERVICE_UNAVAILABLE */

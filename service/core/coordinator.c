@@ -348,7 +348,10 @@ static void check_primary(struct coordinator *c, uint64_t now, struct coordinato
         snprintf(why, sizeof why, "the application on %s (primary) failed", c->set.node[p]);
         fail_over(c, why, now, out);
     } else if (n->connected && n->have_report &&
-               n->report.port_actual == MODEL_PORT_DISCONNECTED) {
+               n->report.port_actual == MODEL_PORT_DISCONNECTED && n->disconnected_since &&
+               now - n->disconnected_since >= c->set.disconnect_confirm_ms) {
+        /* Not at the first report: the host may be back already, and its
+         * agent's next command (within this window) would say so. */
         snprintf(why, sizeof why,
                  "the NLB host on %s (primary) is out of the cluster (network cable unplugged, "
                  "or NLB stopped)",
@@ -537,6 +540,14 @@ static void on_report(struct coordinator *c, int idx, const struct wire_report *
     struct coordinator_node *n = &c->nodes[idx];
     n->report = *r;
     n->have_report = 1;
+    /* A read-back of "out of the cluster" is only as fresh as the agent's
+     * last NLB command; UNKNOWN (a command running) continues a run. */
+    if (r->port_actual == MODEL_PORT_DISCONNECTED) {
+        if (!n->disconnected_since)
+            n->disconnected_since = now;
+    } else if (r->port_actual != MODEL_PORT_UNKNOWN) {
+        n->disconnected_since = 0;
+    }
     if (r->mode == MODEL_MODE_PRIMARY || r->port_actual != MODEL_PORT_DISABLED)
         n->serving_seen_at = now; /* a later sighting of it disabled must beat this */
     if (idx == c->set.preferred && !r->app_healthy)

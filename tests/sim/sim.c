@@ -41,7 +41,10 @@
  *              burst, none in the quiet phase) leaving the state as it was;
  *              a failure is sometimes a hang cut off at nlb_timeout_ms, and
  *              its read-back is sometimes unknown. NLB_DONE then carries the
- *              state read back. NLB_QUERY reads at a random moment. One
+ *              state read back. NLB_QUERY reads at a random moment. A host
+ *              out of the cluster (W4) ignores commands (they "succeed")
+ *              and reads "disconnected"; for I1 its port is not enabled;
+ *              it returns with its rule as it was (W5). One
  *              command at a time per node: the agent must respect that (the
  *              disable of a stop waits for the running command, as the
  *              shell does). Drift flips a node's port behind the agent.
@@ -67,7 +70,9 @@
  *   intensity. Fault phase: link cuts and heals (clean, silent, one-way),
  *   partitions (a node or the coordinator cut off), application crashes and
  *   flapping, agent crashes and graceful restarts, coordinator restarts,
- *   NLB failure bursts, drift, delay spikes, manual switchover requests
+ *   NLB failure bursts, drift, delay spikes, NLB hosts leaving the cluster
+ *   and returning, the coordinator's SIP probes to a node failing (a hung
+ *   application: only active monitoring sees it), manual switchover requests
  *   (COORD_EV_SWITCHOVER with a token; to the other node, a named node, or
  *   a name that is not a node; default or explicit time limit). Faults
  *   overlap freely. Then a quiet phase (quiet_ms): every link up, every
@@ -94,7 +99,10 @@
  *   A port enabled by a foreign hand (drift, or found enabled at start) until
  *   the agent's next set on it applies or it reads it back and wants it; a
  *   port whose NLB refused the last disable (an injected NLB failure) until
- *   a set applies. Those are double faults the design does not cover.
+ *   a set applies. Those are double faults the design does not cover. And
+ *   a host back in the cluster with a stale enabled rule its agent does not
+ *   want (W5), until its agent's next set applies: real NLB converges for
+ *   seconds before such a host takes traffic; the model has no such time.
  *
  * RUNNING
  *   sim_run                 seeds 1..1000 (the ctest entry sim_seeds)
@@ -226,7 +234,9 @@ enum ev_kind {
     EV_F_BURST, /* a: node, b: on */
     EV_F_DRIFT, /* a: node */
     EV_F_SPIKE, /* a: link, b: on */
-    EV_F_SWITCH /* a: 0 other 1 node1 2 node2 3 not a node, x: timeout ms */
+    EV_F_SWITCH, /* a: 0 other 1 node1 2 node2 3 not a node, x: timeout ms */
+    EV_F_DISC,   /* a: node, b: 1 its NLB host leaves the cluster, 0 it returns */
+    EV_F_PROBE   /* a: node, b: 1 the coordinator's SIP probes to it fail, 0 answered */
 };
 
 struct sim_ev {
@@ -270,6 +280,7 @@ struct sim_proc {
 
 struct sim_nlb {
     uint8_t port;
+    uint8_t disconnected; /* out of the cluster: commands ignored, reads "disconnected" */
     uint8_t drift_on, refused;
     uint32_t drift_gen;
     uint8_t busy, type, target, fail, applied, read;
@@ -311,6 +322,7 @@ struct world {
     uint8_t preempt, preferred;
     uint32_t preempt_delay, base_delay;
     uint64_t pref_eligible_since;
+    int disc_count[2], probe_count[2]; /* overlapping EV_F_DISC / EV_F_PROBE faults */
     uint8_t drifts_planned, mut_switch_done, was_primary[2];
 
     uint32_t next_token;
@@ -530,6 +542,14 @@ static void describe_event(const struct sim_ev *e, char *buf, size_t cap)
                  e->a == 0 ? "the other node" : e->a == 1 ? "node1" : e->a == 2 ? "node2" : "node9",
                  (unsigned)e->x);
         break;
+    case EV_F_DISC:
+        snprintf(buf, cap, "FAULT NLB host of %s %s", proc_name[e->a + 1],
+                 e->b ? "leaves the cluster (SIP card unplugged)" : "returns to the cluster");
+        break;
+    case EV_F_PROBE:
+        snprintf(buf, cap, "FAULT the coordinator's SIP probes to %s %s", proc_name[e->a + 1],
+                 e->b ? "fail (application hung)" : "are answered again");
+        break;
     default:
         snprintf(buf, cap, "event %u", (unsigned)e->kind);
     }
@@ -562,7 +582,9 @@ static void build_view(const struct world *w, struct sim_view *v)
         const struct agent *a = &w->agent[n];
         x->alive = p->alive;
         x->stopping = p->stopping;
-        x->nlb = w->nlb[n].port;
+        /* A host out of the cluster gets no VIP traffic whatever its rule
+         * says: for I1 its port is not enabled. */
+        x->nlb = w->nlb[n].disconnected ? MODEL_PORT_DISCONNECTED : w->nlb[n].port;
         x->nlb_setting = w->nlb[n].busy && w->nlb[n].type == AGENT_ACT_NLB_SET;
         x->drift_on = w->nlb[n].drift_on;
         x->refused = w->nlb[n].refused;
@@ -684,6 +706,8 @@ static void net_send(struct world *w, int ci, int e, const struct wire_msg *m, u
 /* ---- machine steps ---------------------------------------------------------------- */
 
 static void coord_do(struct world *w, const struct coordinator_event *ev);
+static void host_disconnected(struct world *w, int n, int on);
+static void probe_verdict(struct world *w, int n, int down);
 static void nlb_request(struct world *w, int n, const struct agent_action *act);
 
 static void agent_do(struct world *w, int n, const struct agent_event *ev)
@@ -1128,7 +1152,11 @@ static void on_nlb_apply(struct world *w, const struct sim_ev *e)
     if (!b->busy || b->seq != e->x)
         return;
     b->applied = 1;
-    if (b->type == AGENT_ACT_NLB_SET) {
+    if (b->disconnected) {
+        /* the seed's W4: NLB does not react; a query says the host is out */
+        if (b->type != AGENT_ACT_NLB_SET)
+            b->read = MODEL_PORT_DISCONNECTED;
+    } else if (b->type == AGENT_ACT_NLB_SET) {
         set_port(w, e->a, b->target);
     } else {
         b->read = b->port;
@@ -1149,7 +1177,9 @@ static void on_nlb_done(struct world *w, const struct sim_ev *e)
         return;
     b->busy = 0;
     uint8_t ok = !b->fail, port;
-    if (b->type == AGENT_ACT_NLB_SET) {
+    if (b->type == AGENT_ACT_NLB_SET && b->disconnected) {
+        port = ok || sim_rng_pct(&w->rw, 50) ? MODEL_PORT_DISCONNECTED : MODEL_PORT_UNKNOWN;
+    } else if (b->type == AGENT_ACT_NLB_SET) {
         port = ok || sim_rng_pct(&w->rw, 50) ? b->port : MODEL_PORT_UNKNOWN;
         if (!ok && b->target == MODEL_PORT_DISABLED && b->port == MODEL_PORT_ENABLED)
             b->refused = 1;
@@ -1384,6 +1414,16 @@ static void on_quiet(struct world *w)
     }
     if (!w->proc[P_COORD].alive)
         coord_start(w);
+    for (int n = 0; n < 2; n++) { /* scheduled to end before; made sure of */
+        if (w->disc_count[n] > 0) {
+            w->disc_count[n] = 1;
+            host_disconnected(w, n, 0);
+        }
+        if (w->probe_count[n] > 0) {
+            w->probe_count[n] = 1;
+            probe_verdict(w, n, 0);
+        }
+    }
     struct sim_view v;
     build_view(w, &v);
     check_quiet_start(&w->ck, &v, healthy[w->preferred]);
@@ -1480,6 +1520,16 @@ static void make_schedule(struct world *w)
             uint8_t l = (uint8_t)sim_rng_range(r, 0, 2);
             sched(w, t, EV_F_SPIKE, l, 1, 0, 0);
             sched(w, t + sim_rng_range(r, 500, 10000), EV_F_SPIKE, l, 0, 0, 0);
+        } else if (k < 91) { /* NLB host out of the cluster (W4), back before the quiet phase */
+            uint8_t n = (uint8_t)sim_rng_range(r, 0, 1);
+            d = sim_rng_range(r, 300, 12000);
+            sched(w, t, EV_F_DISC, n, 1, 0, 0);
+            sched(w, t + d < w->fault_end ? t + d : w->fault_end - 1, EV_F_DISC, n, 0, 0, 0);
+        } else if (k < 94) { /* the application hangs: only active monitoring sees it */
+            uint8_t n = (uint8_t)sim_rng_range(r, 0, 1);
+            d = sim_rng_range(r, 300, 12000);
+            sched(w, t, EV_F_PROBE, n, 1, 0, 0);
+            sched(w, t + d < w->fault_end ? t + d : w->fault_end - 1, EV_F_PROBE, n, 0, 0, 0);
         } else { /* manual switchover */
             uint8_t which = (uint8_t)(sim_rng_pct(r, 10) ? 3 : sim_rng_range(r, 0, 2));
             uint32_t limit = sim_rng_pct(r, 50) ? 0 : (uint32_t)sim_rng_range(r, 1000, 15000);
@@ -1487,6 +1537,36 @@ static void make_schedule(struct world *w)
         }
         t += sim_rng_range(r, gap / 4, 2 * gap);
     }
+}
+
+/* Counted per node, as overlapping faults of one kind must all end. */
+static void host_disconnected(struct world *w, int n, int on)
+{
+    struct sim_nlb *b = &w->nlb[n];
+    w->disc_count[n] += on ? 1 : -1;
+    uint8_t now_out = w->disc_count[n] > 0;
+    if (now_out == b->disconnected)
+        return;
+    b->disconnected = now_out;
+    /* W5: it returns with whatever rule it had; an enabled one the agent
+     * does not want is excused (I1) until the agent's next set applies, as
+     * a refused disable is: real NLB converges for seconds before such a
+     * host takes traffic, which the model does not time. */
+    if (!now_out && b->port == MODEL_PORT_ENABLED &&
+        !(w->proc[n + 1].alive && w->agent[n].port_desired == MODEL_PORT_ENABLED))
+        b->refused = 1;
+}
+
+static void probe_verdict(struct world *w, int n, int down)
+{
+    w->probe_count[n] += down ? 1 : -1;
+    if (!w->proc[P_COORD].alive)
+        return;
+    struct coordinator_event ev = {.type = COORD_EV_PROBE,
+                                   .node = (uint8_t)n,
+                                   .probe_down = w->probe_count[n] > 0,
+                                   .text = "simulated"};
+    coord_do(w, &ev);
 }
 
 static void on_fault(struct world *w, const struct sim_ev *e)
@@ -1547,6 +1627,12 @@ static void on_fault(struct world *w, const struct sim_ev *e)
     }
     case EV_F_SWITCH:
         request_switchover(w, e->a, e->x);
+        break;
+    case EV_F_DISC:
+        host_disconnected(w, e->a, e->b);
+        break;
+    case EV_F_PROBE:
+        probe_verdict(w, e->a, e->b);
         break;
     default:
         break;
@@ -1611,6 +1697,7 @@ static void setup(struct world *w)
     cs->max_delay_ms = cfg->max_delay_ms;
     cs->preempt = w->preempt;
     cs->preempt_delay_ms = w->preempt_delay;
+    cs->disconnect_confirm_ms = cfg->heartbeat_ms + cfg->nlb_timeout_ms + cfg->max_delay_ms;
     push(w, sim_rng_range(r, 0, 1500), EV_COORD_START);
     make_schedule(w);
     push(w, w->fault_end, EV_QUIET);

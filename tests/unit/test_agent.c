@@ -231,7 +231,8 @@ static void assert_report_at(const struct agent_actions *out, int i, const struc
     /* While an NLB command runs the last read-back may be stale: reported
      * as unknown, so the coordinator never takes it for a confirmation
      * (a sim-found overlap of up to 683 ms otherwise). */
-    if (a->pending == AGENT_NLB_SETTING)
+    if (a->pending == AGENT_NLB_SETTING ||
+        (a->pending != AGENT_NLB_IDLE && a->port_actual == MODEL_PORT_DISCONNECTED))
         ck_assert_uint_eq(r->port_actual, MODEL_PORT_UNKNOWN);
     else
         ck_assert_uint_eq(r->port_actual, a->port_actual);
@@ -609,6 +610,51 @@ START_TEST(nlb_ignored_command_retries_later)
     ck_assert_int_eq(find_log(&out, AGENT_LOG_INFO, "confirmed"), -1);
     ev_plain(&a, AGENT_EV_TICK, t + HB, &out);
     ck_assert_uint_eq(count_of(&out, AGENT_ACT_NLB_QUERY), 1);
+}
+END_TEST
+
+/* W4/W5: the NLB host leaves the cluster (its commands "succeed" and do
+ * nothing; reads say disconnected). Said once; the desired state is
+ * commanded again every HB/4 (not just read), so a stale enabled rule is
+ * disabled the moment the host is back; said once when it is. */
+START_TEST(out_of_cluster_retries_and_says_once)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_primary(&a, 2, &out);
+    uint64_t t = T0 + 1000;
+    ev_set_role(&a, 3, MODEL_MODE_BACKUP, t, &out);
+    ck_assert_uint_eq(a.pending, AGENT_NLB_SETTING);
+    ev_nlb_done(&a, MODEL_PORT_DISCONNECTED, 1, t + 10, &out);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_WARNING, "out of the cluster"), 0);
+    ck_assert_uint_eq(nlb_commands(&out), 0);
+    int r = find_send(&out, WIRE_REPORT);
+    ck_assert_uint_eq(out.items[r].msg.u.report.port_actual, MODEL_PORT_DISCONNECTED);
+    /* the retry is a set, after HB/4, and is not logged again */
+    ev_plain(&a, AGENT_EV_TICK, t + 10 + HB / 4 - 1, &out);
+    ck_assert_uint_eq(nlb_commands(&out), 0);
+    ev_plain(&a, AGENT_EV_TICK, t + 10 + HB / 4, &out);
+    ck_assert_uint_eq(count_of(&out, AGENT_ACT_NLB_SET), 1);
+    ck_assert_uint_eq(out.items[find(&out, AGENT_ACT_NLB_SET, 0)].port, MODEL_PORT_DISABLED);
+    /* while it runs, the old "disconnected" is no confirmation */
+    ev_plain(&a, AGENT_EV_TICK, t + 10 + HB, &out);
+    r = find_send(&out, WIRE_REPORT);
+    ck_assert_int_ge(r, 0);
+    ck_assert_uint_eq(out.items[r].msg.u.report.port_actual, MODEL_PORT_UNKNOWN);
+    ev_nlb_done(&a, MODEL_PORT_DISCONNECTED, 1, t + 10 + HB + 5, &out);
+    ck_assert_int_eq(find_log(&out, AGENT_LOG_WARNING, "out of the cluster"), -1);
+    ck_assert_uint_eq(count_of(&out, AGENT_ACT_LOG), 0);
+    /* back: the next set lands; one line says so */
+    uint64_t back = t + 10 + HB + 5 + HB / 4;
+    ev_plain(&a, AGENT_EV_TICK, back, &out);
+    ck_assert_uint_eq(count_of(&out, AGENT_ACT_NLB_SET), 1);
+    ev_nlb_done(&a, MODEL_PORT_DISABLED, 1, back + 5, &out);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_INFO, "back in the cluster"), 0);
+    ck_assert_uint_eq(a.out_of_cluster, 0);
+    ck_assert_uint_eq(a.port_actual, MODEL_PORT_DISABLED);
+    /* and reconcile goes back to reading every REC */
+    ev_plain(&a, AGENT_EV_TICK, back + 5 + HB / 4, &out);
+    ck_assert_uint_eq(nlb_commands(&out), 0);
 }
 END_TEST
 
@@ -2017,6 +2063,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, nlb_done_without_link);
     tcase_add_test(tc, nlb_done_failed_retries_later);
     tcase_add_test(tc, nlb_ignored_command_retries_later);
+    tcase_add_test(tc, out_of_cluster_retries_and_says_once);
     tcase_add_test(tc, role_change_while_pending);
     suite_add_tcase(s, tc);
 
