@@ -5,9 +5,11 @@
  *   sip_app.exe --port 5060 [--bind IP] [--agent-pipe NAME] [--silence-ms N]
  *               [--log FILE]
  *
- * Answers (minimal RFC 3261 responses, Via/From/To/Call-ID/CSeq copied, a To
- * tag added, Content-Length always present, sent back to the datagram's
- * source address):
+ * It listens on UDP and TCP at the same port (up to TCP_CLIENTS connections,
+ * messages framed by Content-Length). Answers (minimal RFC 3261 responses,
+ * Via/From/To/Call-ID/CSeq copied, a To tag added, Content-Length always
+ * present, sent back to the datagram's source address or on the connection
+ * the request came on):
  *   OPTIONS -> 200 OK          INVITE -> 100 Trying, then 200 OK with an SDP body
  *   ACK     -> nothing         BYE    -> 200 OK          other -> 501 Not Implemented
  *
@@ -277,10 +279,15 @@ static int build(char *out, size_t cap, const struct sip_req *r, int code, const
     return bad ? -1 : (int)len;
 }
 
+/* to: the datagram's source (UDP), or NULL for a TCP connection. */
 static void reply(SOCKET s, const struct sockaddr_in *to, const char *msg, int len)
 {
-    if (len > 0)
+    if (len <= 0)
+        return;
+    if (to)
         sendto(s, msg, len, 0, (const struct sockaddr *)to, sizeof *to);
+    else
+        send(s, msg, len, 0);
 }
 
 static void handle(SOCKET s, char *buf, size_t len, const struct sockaddr_in *from,
@@ -316,6 +323,92 @@ static void handle(SOCKET s, char *buf, size_t len, const struct sockaddr_in *fr
         n = build(out, sizeof out, &r, 501, "Not Implemented", 1,
                   "Allow: INVITE, ACK, BYE, OPTIONS\r\n", NULL, local_ip, port);
         reply(s, from, out, n);
+    }
+}
+
+/* ---- TCP ---------------------------------------------------------------------- */
+
+#define TCP_CLIENTS 60 /* select()'s 64 minus the UDP and listening sockets */
+#define TCP_BUF 16384
+
+struct tcp_client {
+    SOCKET s;
+    size_t used;
+    char buf[TCP_BUF + 1];
+};
+
+static struct tcp_client clients[TCP_CLIENTS];
+
+static void tcp_close(struct tcp_client *c)
+{
+    closesocket(c->s);
+    c->s = INVALID_SOCKET;
+    c->used = 0;
+}
+
+static void tcp_accept(SOCKET listener)
+{
+    SOCKET s = accept(listener, NULL, NULL);
+    if (s == INVALID_SOCKET)
+        return;
+    for (int i = 0; i < TCP_CLIENTS; i++) {
+        if (clients[i].s == INVALID_SOCKET) {
+            clients[i].s = s;
+            clients[i].used = 0;
+            return;
+        }
+    }
+    closesocket(s); /* full: refused */
+}
+
+/* The length of the first whole message in buf (headers + Content-Length
+ * bytes of body), 0 if it is not all there yet, -1 if it cannot be one. */
+static long message_length(const char *buf, size_t used)
+{
+    const char *end = strstr(buf, "\r\n\r\n");
+    if (!end)
+        return used >= TCP_BUF ? -1 : 0;
+    size_t head = (size_t)(end - buf) + 4;
+    unsigned long body = 0;
+    for (const char *p = buf; p < end;) {
+        const char *eol = strstr(p, "\r\n");
+        size_t n = (size_t)(eol - p);
+        if (is_header(p, n, "Content-Length", "l")) {
+            size_t vn;
+            body = strtoul(header_value(p, n, &vn), NULL, 10);
+        }
+        p = eol + 2;
+    }
+    if (body > TCP_BUF)
+        return -1;
+    return used >= head + body ? (long)(head + body) : 0;
+}
+
+/* Reads what arrived on c and answers every whole message; returns the
+ * number of requests answered, -1 once the connection is over. */
+static int tcp_service(struct tcp_client *c, const char *local_ip, unsigned port)
+{
+    int got = recv(c->s, c->buf + c->used, (int)(TCP_BUF - c->used), 0);
+    if (got <= 0)
+        return -1;
+    c->used += (size_t)got;
+    c->buf[c->used] = 0;
+    int answered = 0;
+    for (;;) {
+        long len = message_length(c->buf, c->used);
+        if (len < 0)
+            return -1;
+        if (len == 0)
+            return answered;
+        char saved = c->buf[len];
+        c->buf[len] = 0;
+        LONG before = requests;
+        handle(c->s, c->buf, (size_t)len, NULL, local_ip, port);
+        answered += requests != before;
+        c->buf[len] = saved;
+        memmove(c->buf, c->buf + len, c->used - (size_t)len);
+        c->used -= (size_t)len;
+        c->buf[c->used] = 0;
     }
 }
 
@@ -382,8 +475,16 @@ int wmain(int argc, wchar_t **argv)
         say("cannot bind UDP %s:%lu: error %d", bind_ip, port, WSAGetLastError());
         return 1;
     }
+    SOCKET listener = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (listener == INVALID_SOCKET || bind(listener, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+        listen(listener, 16) != 0) {
+        say("cannot listen on TCP %s:%lu: error %d", bind_ip, port, WSAGetLastError());
+        return 1;
+    }
+    for (int i = 0; i < TCP_CLIENTS; i++)
+        clients[i].s = INVALID_SOCKET;
     const char *local_ip = strcmp(bind_ip, "0.0.0.0") == 0 ? "127.0.0.1" : bind_ip;
-    say("listening on UDP %s:%lu; agent pipe %s; silence limit %lu ms", bind_ip, port,
+    say("listening on UDP and TCP %s:%lu; agent pipe %s; silence limit %lu ms", bind_ip, port,
         pipe_name[0] ? pipe_name : "(none)", silence_ms);
     if (pipe_name[0] && !CreateThread(NULL, 0, reporter, NULL, 0, NULL)) {
         say("cannot start the reporter thread: error %lu", GetLastError());
@@ -397,9 +498,34 @@ int wmain(int argc, wchar_t **argv)
         fd_set rd;
         FD_ZERO(&rd);
         FD_SET(s, &rd);
+        FD_SET(listener, &rd);
+        for (int i = 0; i < TCP_CLIENTS; i++)
+            if (clients[i].s != INVALID_SOCKET)
+                FD_SET(clients[i].s, &rd);
         struct timeval tv = {0, 50 * 1000};
         int n = select(0, &rd, NULL, NULL, &tv);
+        int tcp_requests = 0;
         if (n > 0) {
+            if (FD_ISSET(listener, &rd))
+                tcp_accept(listener);
+            for (int i = 0; i < TCP_CLIENTS; i++) {
+                if (clients[i].s == INVALID_SOCKET || !FD_ISSET(clients[i].s, &rd))
+                    continue;
+                int r = tcp_service(&clients[i], local_ip, (unsigned)port);
+                if (r < 0)
+                    tcp_close(&clients[i]);
+                else
+                    tcp_requests += r;
+            }
+        }
+        if (tcp_requests > 0) {
+            last_rx = GetTickCount64();
+            if (!available) {
+                available = 1;
+                set_available(1, "SIP received again");
+            }
+        }
+        if (n > 0 && FD_ISSET(s, &rd)) {
             struct sockaddr_in from;
             int flen = sizeof from;
             int got = recvfrom(s, buf, MAX_DGRAM, 0, (struct sockaddr *)&from, &flen);

@@ -35,12 +35,13 @@ OPTIONS_XML = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 
 class Sipp:
     def __init__(self, work, name, target, local_ip, scenario="options", rate=20, count=1000,
-                 call_ms=1000, prefix=(), timeout_s=120, retransmit=False):
+                 call_ms=1000, prefix=(), timeout_s=120, retransmit=False, transport="u1"):
         """target "ip:port"; prefix: argv put in front (e.g. ip netns exec NS)."""
         self.work, self.name, self.target, self.local_ip = work, name, target, local_ip
         self.scenario, self.rate, self.count, self.call_ms = scenario, rate, count, call_ms
         self.prefix, self.timeout_s = list(prefix), timeout_s
         self.retransmit = retransmit
+        self.transport = transport  # SIPp -t: u1 (UDP), tn (a TCP connection per call)
         self.stat = os.path.join(work, f"sipp-{name}.csv")
         self.out_path = os.path.join(work, f"sipp-{name}.out")
         self.proc = self.out = None
@@ -62,9 +63,15 @@ class Sipp:
             # A call whose INVITE or BYE was lost fails after 3 s rather than
             # waiting for ever (no retransmissions).
             scen = ["-sn", "uac", "-d", str(self.call_ms), "-recv_timeout", "3000"]
+        if self.transport != "u1":
+            # A connection reset (NLB dropping it at a disable) fails the
+            # calls on it, not the whole run.
+            scen += ["-max_reconnect", "100000", "-reconnect_close", "true",
+                     "-reconnect_sleep", "0"]
         self.out = open(self.out_path, "wb")
         self.proc = subprocess.Popen(
-            [*self.prefix, sipp, self.target, *scen, "-i", self.local_ip, "-p", "0",
+            [*self.prefix, sipp, self.target, *scen, "-t", self.transport, "-i", self.local_ip,
+             "-p", "0", "-max_socket", "1000",
              "-r", str(self.rate), "-rp", "1000", "-m", str(self.count),
              "-timeout", f"{self.timeout_s}s", *([] if self.retransmit else ["-nr"]), "-nostdin",
              "-trace_stat", "-stf", self.stat, "-fd", "1",

@@ -16,6 +16,13 @@ port) to 127.0.0.1:<node port>; the node answers to that socket, and the
 answer is relayed from the VIP socket to the original client, found by the
 message's Call-ID (a bounded map).
 
+With tcp=True it also accepts TCP at the VIP's address and port: each
+connection goes to the node enabled when it opens (node1 if both are) and
+stays there, as NLB's single-host affinity keeps a connection; it is
+dropped when that node's rule is neither enabled nor draining (NLB's
+Disable drops connections, Drain lets them finish while new ones go
+elsewhere). Answers relayed on connections count like UDP ones.
+
 cut(node) / restore(node) emulate W4's unplugged SIP NIC: nothing reaches the
 node or comes back from it, while its links to the coordinator and the peer
 (other sockets) stay up.
@@ -94,16 +101,25 @@ def in_netns(path, fn):
 
 
 def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free for both UDP and TCP (sip_app listens on both)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise OSError("no loopback port free for both UDP and TCP")
 
 
 class Dispatcher:
     MAP_MAX = 20000
 
     def __init__(self, cluster, node_ports, vip_port=None, probe_interval=0.25, vip_host="127.0.0.1",
-                 local_host="127.0.0.1", netns=None):
+                 local_host="127.0.0.1", netns=None, tcp=False):
         """node_ports: node -> UDP port of its SIP server on 127.0.0.1, or
         node -> (host, port). netns: a namespace path to make the sockets in."""
         self.cluster = cluster
@@ -124,9 +140,20 @@ class Dispatcher:
                 fwd[node] = s
             probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             probe.bind((local_host, 0))
-            return vip, fwd, probe
-        self.vip, self.fwd, self.probe = in_netns(netns, sockets)
+            listener = None
+            if tcp:
+                listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                listener.bind((vip_host, vip.getsockname()[1]))
+                listener.listen(64)
+            return vip, fwd, probe, listener
+        self.vip, self.fwd, self.probe, self.tcp_listener = in_netns(netns, sockets)
+        self.netns = netns
         self.vip_port = self.vip.getsockname()[1]
+        self.tcp_pairs = []  # [client socket, node socket, node]
+        self.tcp_opened = {n: 0 for n in cluster.NODES}
+        self.tcp_dropped = {n: 0 for n in cluster.NODES}   # closed by a disabled rule
+        self.tcp_refused = 0                                # no node enabled
         self._lock = threading.Lock()
         self._cut = set()
         self._clients = collections.OrderedDict()  # Call-ID -> client address
@@ -154,6 +181,11 @@ class Dispatcher:
         self._thread.join(timeout=5)
         for s in [self.vip, self.probe, *self.fwd.values()]:
             s.close()
+        if self.tcp_listener:
+            self.tcp_listener.close()
+        for pair in self.tcp_pairs:
+            pair[0].close()
+            pair[1].close()
 
     def __enter__(self):
         return self.start()
@@ -182,10 +214,14 @@ class Dispatcher:
         return None
 
     def counters(self):
-        return {"received": self.received, "delivered": dict(self.delivered),
-                "answered": dict(self.answered), "dropped_cut": dict(self.dropped_cut),
-                "dropped_none": self.dropped_none, "unmatched": self.unmatched,
-                "probes_sent": dict(self.probes_sent), "probe_answers": dict(self.probe_answers)}
+        c = {"received": self.received, "delivered": dict(self.delivered),
+             "answered": dict(self.answered), "dropped_cut": dict(self.dropped_cut),
+             "dropped_none": self.dropped_none, "unmatched": self.unmatched,
+             "probes_sent": dict(self.probes_sent), "probe_answers": dict(self.probe_answers)}
+        if self.tcp_listener:
+            c["tcp"] = {"opened": dict(self.tcp_opened), "dropped": dict(self.tcp_dropped),
+                        "refused": self.tcp_refused, "open": len(self.tcp_pairs)}
+        return c
 
     # ---- the thread ------------------------------------------------------
     def _target(self):
@@ -216,20 +252,95 @@ class Dispatcher:
             except OSError:
                 pass
 
+    # ---- TCP ----------------------------------------------------------------
+    def _tcp_accept(self):
+        try:
+            client, _ = self.tcp_listener.accept()
+        except OSError:
+            return
+        node = self._target()
+        if node is None or self.is_cut(node):
+            self.tcp_refused += 1
+            client.close()
+            return
+        try:
+            # made in the dispatcher's namespace, like its other sockets
+            server = in_netns(self.netns, lambda: socket.create_connection(
+                self.node_addrs[node], timeout=1, source_address=(self.local_host, 0)))
+        except OSError:
+            self.tcp_refused += 1
+            client.close()
+            return
+        self.tcp_pairs.append([client, server, node])
+        self.tcp_opened[node] += 1
+
+    def _tcp_close(self, pair, dropped=False):
+        pair[0].close()
+        pair[1].close()
+        self.tcp_pairs.remove(pair)
+        if dropped:
+            self.tcp_dropped[pair[2]] += 1
+
+    def _tcp_enforce_rules(self):
+        """NLB drops a connection whose host's rule is disabled (not drained)."""
+        if not self.tcp_pairs:
+            return
+        states = {n: self.cluster.port_state(n) for n in self.nodes}
+        for pair in list(self.tcp_pairs):
+            if states[pair[2]] not in ("enabled", "draining") or self.is_cut(pair[2]):
+                self._tcp_close(pair, dropped=True)
+
+    def _tcp_relay(self, s):
+        pair = next((p for p in self.tcp_pairs if s is p[0] or s is p[1]), None)
+        if pair is None:
+            return
+        try:
+            data = s.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self._tcp_close(pair)
+            return
+        to_node = s is pair[0]
+        try:
+            (pair[1] if to_node else pair[0]).sendall(data)
+        except OSError:
+            self._tcp_close(pair)
+            return
+        node = pair[2]
+        if to_node:
+            self.received += data.count(b" SIP/2.0\r\n")
+            self.delivered[node] += data.count(b" SIP/2.0\r\n")
+        else:
+            answers = data.count(b"SIP/2.0 ")
+            self.answered[node] += answers
+            if answers:
+                self.answer_times[node].append(time.monotonic())
+
     def _run(self):
         by_sock = {s: n for n, s in self.fwd.items()}
-        socks = [self.vip, self.probe, *self.fwd.values()]
+        udp = [self.vip, self.probe, *self.fwd.values()]
         next_probe = time.monotonic()
         while not self._stop.is_set():
             now = time.monotonic()
             if self.probe_interval and now >= next_probe:
                 self._send_probes()
                 next_probe = now + self.probe_interval
+            socks = list(udp)
+            if self.tcp_listener:
+                self._tcp_enforce_rules()
+                socks += [self.tcp_listener] + [s for p in self.tcp_pairs for s in p[:2]]
             try:
                 ready, _, _ = select.select(socks, [], [], 0.02)
             except (OSError, ValueError):
                 return
             for s in ready:
+                if self.tcp_listener and s is self.tcp_listener:
+                    self._tcp_accept()
+                    continue
+                if s not in udp:
+                    self._tcp_relay(s)
+                    continue
                 try:
                     data, addr = s.recvfrom(65535)
                 except OSError:
