@@ -14,6 +14,8 @@ node1 primary:
   W1 drained switchover   the same with [nlb] drain_ms = 2000
   ... with retransmissions  the same with SIPp retransmitting (T1 500 ms) as
                           real SIP clients do
+  ... calls over TCP      the same, the INVITE/BYE calls over TCP (a
+                          connection per call), which a drain lets finish
   W2 application crash    the primary's sip_app killed (SIGKILL)
   W2 application hung     the primary's sip_app SIGSTOPped (alive, silent);
                           the coordinator's [sip_monitor] (3 x 200 ms) sees it
@@ -77,6 +79,9 @@ SCENARIOS = [
      lambda f: f["failed"]["max"] is not None and f["failed"]["max"] == 0),
     ("w1_drained_rtx", "W1 drained switchover, SIPp with retransmissions",
      "0 failed transactions", lambda f: f["failed"]["max"] is not None and f["failed"]["max"] == 0),
+    ("w1_drained_tcp", "W1 drained switchover, calls over TCP",
+     "0 failed calls", lambda f: f["calls_failed"]["max"] is not None
+     and f["calls_failed"]["max"] == 0),
     ("w2_app_crash", "W2 application crash", "crash -> port enabled < 100 ms",
      lambda f: f["port_ms"]["max"] is not None and f["port_ms"]["max"] < 100),
     ("w2_hung_app", "W2 application hung (active monitoring 3 x 200 ms)", None, None),
@@ -200,7 +205,7 @@ def signal_all(pids, sig):
 def start_cluster(build_dir, work, tag, extra=None):
     cluster = Cluster(build_dir, work, tag=tag, app=False, extra=extra)
     node_ports = {node: free_udp_port() for node in cluster.NODES}
-    disp = BenchDispatcher(cluster, node_ports)
+    disp = BenchDispatcher(cluster, node_ports, tcp=True)
     return cluster, disp, node_ports
 
 
@@ -233,7 +238,7 @@ def cleanup(cluster):
 
 # ---- one run ---------------------------------------------------------------
 def fault(key, cluster, disp):
-    if key in ("w1_switchover", "w1_drained", "w1_drained_rtx"):
+    if key in ("w1_switchover", "w1_drained", "w1_drained_rtx", "w1_drained_tcp"):
         rc, out, err = cluster.nlbctl("switchover", timeout=30)
         if rc != 0:
             raise TestFailure(f"nlbctl switchover exited {rc}: {err.strip()}")
@@ -263,13 +268,16 @@ def one_run(build_dir, out_dir, key, i):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     extra = {"nlb": "drain_ms = 2000"} if key.startswith("w1_drained") else None
+    if key == "w1_drained_tcp":
+        extra = {"nlb": "drain_ms = 3000"}  # longer than a call
     cluster, disp, node_ports = start_cluster(build_dir, work, f"b{i}", extra)
     target = f"127.0.0.1:{disp.vip_port}"
     sipp = Sipp(work, "options", target, "127.0.0.1", "options", RATE, RATE * (PRE_S + POST_S),
                 retransmit=key == "w1_drained_rtx", timeout_s=60)
     calls = Sipp(work, "calls", target, "127.0.0.1", "uac", CALL_RATE,
                  CALL_RATE * (PRE_S + POST_S), call_ms=1000,
-                 retransmit=key == "w1_drained_rtx", timeout_s=60)
+                 retransmit=key == "w1_drained_rtx", timeout_s=60,
+                 transport="tn" if key == "w1_drained_tcp" else "u1")
     poller = None
     try:
         disp.start()
