@@ -59,6 +59,10 @@ void status_print_table(FILE *out, const struct wire_status_reply *st)
         fputc('\n', out);
     }
     for (unsigned i = 0; i < st->node_count; i++)
+        if (st->nodes[i].sip_probe != MODEL_PROBE_OFF)
+            fprintf(out, "  %s: SIP probes %s\n", st->nodes[i].name,
+                    model_probe_name(st->nodes[i].sip_probe));
+    for (unsigned i = 0; i < st->node_count; i++)
         if (st->nodes[i].last_change[0])
             fprintf(out, "  %s: %s\n", st->nodes[i].name, st->nodes[i].last_change);
 }
@@ -124,6 +128,7 @@ void status_print_json(FILE *out, const struct wire_status_reply *st)
         fprintf(out, ",\"link\":\"%s\",\"peer_link\":\"%s\",\"mode\":\"%s\",\"app\":\"%s\"",
                 n->connected ? "up" : "down", n->peer_link ? "up" : "down",
                 model_mode_name(n->mode), app_word(n));
+        fprintf(out, ",\"sip_probe\":\"%s\"", model_probe_name(n->sip_probe));
         fprintf(out, ",\"last_change\":");
         json_string(out, n->last_change);
         fprintf(out, ",\"port_desired\":\"%s\",\"port_actual\":\"%s\",\"epoch\":%llu",

@@ -212,7 +212,7 @@ static void on_sip_verdict(void *ctx, int target, uint8_t verdict, const char *w
     if (target == SIP_PROBE_VIP) {
         h->vip_verdict = verdict;
         int p = h->core.primary;
-        int primary_answers = p != COORD_NO_NODE && !h->core.nodes[p].probe_down;
+        int primary_answers = p != COORD_NO_NODE && h->core.nodes[p].probe == MODEL_PROBE_UP;
         if (verdict == SIP_PROBE_DOWN)
             log_event(LOG_WARNING, MSG_SIP_PROBE, "SIP monitor: the VIP %s:%u does not answer (%s)%s",
                       h->env->cfg->mon_vip.host, (unsigned)h->env->cfg->mon_vip.port, why,
@@ -252,6 +252,7 @@ static int start(struct coordinator_host *h)
     set.preempt_delay_ms = cfg->preempt_delay_ms;
     /* the agent's retry while out of the cluster, one NLB command, one message */
     set.disconnect_confirm_ms = cfg->heartbeat_ms + cfg->nlb_timeout_ms + cfg->max_delay_ms;
+    set.probe_enabled = cfg->mon_node1.port != 0;
     coordinator_init(&h->core, &set, h->env->epoch, win_now_ms());
 
     h->env->progress(h->env->progress_ctx, DAEMON_STARTING);

@@ -164,7 +164,7 @@ static int confirmed_enabled(const struct coordinator_node *n, uint64_t epoch)
 static int eligible(const struct coordinator_node *n)
 {
     return n->connected && n->have_report && n->report.app_healthy &&
-           n->report.port_actual != MODEL_PORT_DISCONNECTED && !n->probe_down;
+           n->report.port_actual != MODEL_PORT_DISCONNECTED && n->probe != MODEL_PROBE_DOWN;
 }
 
 static const char *why_not_eligible(const struct coordinator_node *n)
@@ -173,7 +173,7 @@ static const char *why_not_eligible(const struct coordinator_node *n)
         return "it is not connected";
     if (!n->report.app_healthy)
         return "its application is not healthy";
-    if (n->probe_down)
+    if (n->probe == MODEL_PROBE_DOWN)
         return "it does not answer SIP probes";
     return "its NLB host is out of the cluster";
 }
@@ -357,7 +357,7 @@ static void check_primary(struct coordinator *c, uint64_t now, struct coordinato
                  "or NLB stopped)",
                  c->set.node[p]);
         fail_over(c, why, now, out);
-    } else if (n->connected && n->probe_down) {
+    } else if (n->connected && n->probe == MODEL_PROBE_DOWN) {
         snprintf(why, sizeof why, "%s (primary) does not answer SIP probes on its own address",
                  c->set.node[p]);
         fail_over(c, why, now, out);
@@ -703,9 +703,13 @@ static void on_probe(struct coordinator *c, const struct coordinator_event *ev, 
         return;
     struct coordinator_node *n = &c->nodes[ev->node];
     uint8_t down = ev->probe_down ? 1 : 0;
-    if (n->probe_down == down)
+    uint8_t verdict = down ? MODEL_PROBE_DOWN : MODEL_PROBE_UP;
+    if (n->probe == verdict)
         return;
-    n->probe_down = down;
+    int was_down = n->probe == MODEL_PROBE_DOWN;
+    n->probe = verdict;
+    if (!down && !was_down)
+        return; /* the first answer: nothing to say */
     logf_(out, down ? COORD_LOG_WARNING : COORD_LOG_INFO, MODEL_EV_SIP_PROBE,
           "SIP monitor: %s %s%s%s",
           c->set.node[ev->node], down ? "stopped answering" : "answers again",
@@ -723,6 +727,8 @@ void coordinator_init(struct coordinator *c, const struct coordinator_settings *
     c->primary = c->from = c->to = COORD_NO_NODE;
     c->elect_at = now + set->election_wait_ms;
     c->started_at = now;
+    for (int i = 0; i < 2; i++)
+        c->nodes[i].probe = set->probe_enabled ? MODEL_PROBE_UNKNOWN : MODEL_PROBE_OFF;
     snprintf(c->last_reason, sizeof c->last_reason, "started; electing");
     model_history_add(&c->history, now, c->last_reason);
 }
@@ -791,6 +797,7 @@ void coordinator_status(const struct coordinator *c, uint64_t now, struct wire_s
         s->port_desired = n->have_report ? n->report.port_desired : MODEL_PORT_UNKNOWN;
         s->port_actual = n->have_report ? n->report.port_actual : MODEL_PORT_UNKNOWN;
         s->epoch = n->have_report ? n->report.epoch : 0;
+        s->sip_probe = n->probe;
         if (n->have_report) {
             /* The report's view, aged: a node we no longer hear says nothing new. */
             s->peer_link = n->connected && n->report.peer_silent_ms != WIRE_SILENT_NEVER &&

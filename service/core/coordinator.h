@@ -33,6 +33,7 @@ struct coordinator_settings {
     uint32_t max_delay_ms;          /* the largest message delay allowed for */
     uint8_t preempt;                /* give the role back to the preferred node */
     uint32_t preempt_delay_ms;      /* ... once it has been eligible this long */
+    uint8_t probe_enabled;          /* [sip_monitor] configured: verdicts start unknown */
     uint32_t disconnect_confirm_ms; /* a primary reported out of the cluster this long
                                      * (its agent retries within it) is failed over */
 };
@@ -102,7 +103,7 @@ struct coordinator_node {
     uint64_t next_heartbeat_at;
     uint64_t primary_order_at; /* when it was last told to be primary */
     uint64_t serving_seen_at;  /* when it last reported itself primary or not disabled */
-    uint8_t probe_down;        /* active SIP monitoring: its own address stopped answering */
+    uint8_t probe;             /* enum model_probe: active SIP monitoring's verdict */
     uint64_t disconnected_since; /* first of its reports in a row saying out of the cluster; 0 */
 };
 

@@ -43,6 +43,16 @@ const char *model_port_name(uint8_t port)
     }
 }
 
+const char *model_probe_name(uint8_t probe)
+{
+    switch (probe) {
+    case MODEL_PROBE_UNKNOWN: return "unknown";
+    case MODEL_PROBE_UP: return "answering";
+    case MODEL_PROBE_DOWN: return "not answering";
+    default: return "off";
+    }
+}
+
 int model_port_not_serving(uint8_t port)
 {
     return port == MODEL_PORT_DISABLED || port == MODEL_PORT_DRAINING ||

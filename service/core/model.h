@@ -29,6 +29,16 @@ enum model_port {
     MODEL_PORT_DISCONNECTED = 4
 };
 
+/* What the coordinator's active SIP monitoring says of a node. */
+enum model_probe {
+    MODEL_PROBE_OFF = 0,     /* no [sip_monitor] */
+    MODEL_PROBE_UNKNOWN = 1, /* not answered yet: counts neither way */
+    MODEL_PROBE_UP = 2,      /* answering */
+    MODEL_PROBE_DOWN = 3     /* stopped answering: treated like a failed application */
+};
+
+const char *model_probe_name(uint8_t probe);
+
 /* A port in this state can receive no new traffic for the VIP. */
 int model_port_not_serving(uint8_t port);
 

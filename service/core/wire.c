@@ -130,6 +130,7 @@ static void pack_node(struct cursor *c, const struct wire_node_status *n)
     put_u64(c, n->epoch);
     put_u32(c, n->last_heard_ms);
     put_u8(c, n->peer_link);
+    put_u8(c, n->sip_probe);
     put_str(c, n->last_change, WIRE_REASON_MAX);
 }
 
@@ -144,6 +145,7 @@ static void unpack_node(struct cursor *c, struct wire_node_status *n)
     n->epoch = get_u64(c);
     n->last_heard_ms = get_u32(c);
     n->peer_link = get_bool(c);
+    n->sip_probe = get_enum(c, MODEL_PROBE_DOWN);
     get_str(c, n->last_change, sizeof n->last_change);
 }
 

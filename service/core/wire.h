@@ -127,6 +127,7 @@ struct wire_node_status {
     uint64_t epoch;
     uint32_t last_heard_ms; /* age of the last message; 0xFFFFFFFF never */
     uint8_t peer_link;      /* 1: it hears its peer agent */
+    uint8_t sip_probe;      /* enum model_probe (coordinator only; agents say off) */
     char last_change[WIRE_REASON_MAX + 1];
 };
 

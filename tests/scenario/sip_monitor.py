@@ -101,6 +101,12 @@ def main():
                     raise TestFailure("the failover reason does not name the SIP probes")
                 if not app_healthy(cluster, "node1"):
                     raise TestFailure("node1's agent saw the hang itself: the test proves nothing")
+                probes = {n["name"]: n["sip_probe"] for n in cluster.status()["nodes"]}
+                if probes != {"node1": "not answering", "node2": "answering"}:
+                    raise TestFailure(f"nlbctl status --json shows SIP probes {probes}")
+                rc, out, _ = cluster.nlbctl("status")
+                if "node1: SIP probes not answering" not in out:
+                    raise TestFailure(f"nlbctl status does not show the probe verdict:\n{out}")
                 bound = (FALL * INTERVAL_MS + TIMEOUT_MS) / 1000
                 print(f"node1's SIP server hung (process alive, agent sees it running): node2's "
                       f"port enabled after {took * 1000:.0f} ms (detection bound fall x interval + "

@@ -1698,6 +1698,7 @@ static void setup(struct world *w)
     cs->preempt = w->preempt;
     cs->preempt_delay_ms = w->preempt_delay;
     cs->disconnect_confirm_ms = cfg->heartbeat_ms + cfg->nlb_timeout_ms + cfg->max_delay_ms;
+    cs->probe_enabled = 1;
     push(w, sim_rng_range(r, 0, 1500), EV_COORD_START);
     make_schedule(w);
     push(w, w->fault_end, EV_QUIET);

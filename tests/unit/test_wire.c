@@ -739,8 +739,8 @@ START_TEST(enum_out_of_range_malformed)
     uint8_t buf[WIRE_MAX_FRAME];
     size_t len = encode_ok(&m, buf, sizeof buf);
     /* 35 before issue 3; the node status gained peer_link (1 byte) and
-     * last_change (an empty string, 1 byte). */
-    ck_assert_uint_eq(len, p + 37);
+     * last_change (an empty string, 1 byte); issue 5 sip_probe (1 byte). */
+    ck_assert_uint_eq(len, p + 38);
     expect_decode(buf, len, WIRE_OK, "the unpatched status reply");
     expect_byte_malformed(&m, p + 0, 0, "STATUS_REPLY role 0");
     expect_byte_malformed(&m, p + 0, 3, "STATUS_REPLY role 3");
@@ -753,6 +753,7 @@ START_TEST(enum_out_of_range_malformed)
     expect_byte_malformed(&m, p + 22, 5, "node port_actual 5");
     expect_byte_malformed(&m, p + 35, 2, "node peer_link 2");
     expect_byte_malformed(&m, p + 35, 0xFF, "node peer_link 255");
+    expect_byte_malformed(&m, p + 36, MODEL_PROBE_DOWN + 1, "node sip_probe 4");
 }
 END_TEST
 
