@@ -194,14 +194,6 @@ def agent_pids(cluster, node):
     return pids_with(wine_path(cluster.config_path(node)))
 
 
-def signal_all(pids, sig):
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
-
-
 def start_cluster(build_dir, work, tag, extra=None):
     cluster = Cluster(build_dir, work, tag=tag, app=False, extra=extra)
     node_ports = {node: free_udp_port() for node in cluster.NODES}
@@ -231,7 +223,7 @@ def cleanup(cluster):
     # Stopped (SIGSTOP) processes still die of SIGKILL; the harness kills the
     # agents and coordinator it started, kill_sip_apps the applications.
     for node in cluster.NODES:
-        signal_all(agent_pids(cluster, node), signal.SIGKILL)
+        w4.signal_all(agent_pids(cluster, node), signal.SIGKILL)
     cluster.close()
     w4.kill_sip_apps(cluster)
 
@@ -246,19 +238,19 @@ def fault(key, cluster, disp):
         pids = w4.sip_pids(cluster, "node1")
         if not pids:
             raise TestFailure("node1's sip_app is not running")
-        signal_all(pids, signal.SIGKILL)
+        w4.signal_all(pids, signal.SIGKILL)
     elif key == "w2_hung_app":
         pids = w4.sip_pids(cluster, "node1")
         if not pids:
             raise TestFailure("node1's sip_app is not running")
-        signal_all(pids, signal.SIGSTOP)
+        w4.signal_all(pids, signal.SIGSTOP)
     elif key == "w4_sip_path":
         disp.cut("node1")
     elif key in ("host_loss_frozen", "host_loss_killed"):
         sig = signal.SIGSTOP if key == "host_loss_frozen" else signal.SIGKILL
         disp.mark_dead("node1")
         pids = agent_pids(cluster, "node1") + w4.sip_pids(cluster, "node1")
-        signal_all(pids, sig)
+        w4.signal_all(pids, sig)
     else:
         raise ValueError(key)
 

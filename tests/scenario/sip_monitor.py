@@ -21,34 +21,22 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Cluster, SplitBrainWatch, TestFailure, wait_until, wine_path  # noqa: E402
+from harness import Cluster, SplitBrainWatch, TestFailure, wait_until  # noqa: E402
 from vip import free_udp_port  # noqa: E402
-from w4_sip_path import app_healthy, kill_sip_apps, read, serving, sip_exe, sip_pids  # noqa: E402
+import w4_sip_path as w4  # noqa: E402
+from w4_sip_path import app_healthy, kill_sip_apps, read, serving, signal_all, sip_pids  # noqa: E402
 
 INTERVAL_MS, TIMEOUT_MS, RISE, FALL = 200, 150, 2, 3
 
 
 def write_configs(cluster, node_ports):
-    cluster.write_configs()
-    for node in cluster.NODES:
-        # No --agent-pipe: this SIP server does not cooperate; only the
-        # coordinator's probes can tell it hangs.
-        args = (f"--port {node_ports[node]} --bind 127.0.0.1 "
-                f"--log {wine_path(os.path.join(cluster.work, f'sip-{node}.log'))}")
-        with open(cluster.config_path(node), "a") as f:
-            f.write(f"[application]\npath = {wine_path(sip_exe(cluster, node))}\nargs = {args}\n")
+    # No passive monitoring: this SIP server does not cooperate; only the
+    # coordinator's probes can tell it hangs.
+    w4.write_configs(cluster, node_ports, passive=False)
     with open(cluster.config_path("coordinator"), "a") as f:
         f.write(f"[sip_monitor]\nnode1 = 127.0.0.1:{node_ports['node1']}\n"
                 f"node2 = 127.0.0.1:{node_ports['node2']}\ninterval_ms = {INTERVAL_MS}\n"
                 f"timeout_ms = {TIMEOUT_MS}\nrise = {RISE}\nfall = {FALL}\n")
-
-
-def signal_all(pids, sig):
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 def main():

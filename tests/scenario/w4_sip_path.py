@@ -114,20 +114,26 @@ def sip_pids(cluster, node):
     return [int(p) for p in r.stdout.split()]
 
 
+def signal_all(pids, sig):
+    """Signals each process that is still there."""
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
 def kill_sip_apps(cluster):
     for node in cluster.NODES:
-        for pid in sip_pids(cluster, node):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        signal_all(sip_pids(cluster, node), signal.SIGKILL)
 
 
-def write_configs(cluster, node_ports):
+def write_configs(cluster, node_ports, passive=True):
+    """Each agent runs its own sip_app; passive: it reports silence over the pipe."""
     cluster.write_configs()
     for node in cluster.NODES:
-        args = (f"--port {node_ports[node]} --bind 127.0.0.1 --agent-pipe {cluster.pipe(node)} "
-                f"--silence-ms {SILENCE_MS} "
+        coop = f"--agent-pipe {cluster.pipe(node)} --silence-ms {SILENCE_MS} " if passive else ""
+        args = (f"--port {node_ports[node]} --bind 127.0.0.1 {coop}"
                 f"--log {wine_path(os.path.join(cluster.work, f'sip-{node}.log'))}")
         with open(cluster.config_path(node), "a") as f:
             f.write(f"[application]\npath = {wine_path(sip_exe(cluster, node))}\nargs = {args}\n")
