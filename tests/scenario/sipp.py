@@ -5,7 +5,9 @@ statistics in a CSV file every second, stopped by pid.
 Scenarios: "options" (an OPTIONS request answered by 200, one transaction a
 call) and "uac" (SIPp's built-in INVITE / 100 / 200 / ACK, a pause, BYE /
 200: a whole call). Retransmissions are off (-nr) unless retransmit=True: a
-request lost in a failover is a failed call, not hidden by a retry.
+request lost in a failover is a failed call, not hidden by a retry. (SIPp
+retransmits a request of an XML scenario only if its <send> names a retrans
+timer: the OPTIONS scenario does, T1 = 500 ms; -nr still turns it off.)
 """
 import os
 import shutil
@@ -14,7 +16,7 @@ import subprocess
 
 OPTIONS_XML = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="nlbctl options">
-  <send>
+  <send retrans="500">
     <![CDATA[
 
       OPTIONS sip:[service]@[remote_ip]:[remote_port] SIP/2.0
