@@ -16,6 +16,7 @@
 #include "nlb_worker.h"
 #include "nlbctld_msg.h"
 #include "pipe_server.h"
+#include "status_publisher.h"
 #include "winutil.h"
 
 #define TICK_MS 100
@@ -47,6 +48,7 @@ struct agent_host {
     uint32_t next_conn_id;
     uint64_t reconnect_at;
     struct app_monitor *app;
+    struct status_publisher *pub; /* NULL: WMI status not published */
     /* The peer link is two one-way TCP connections: we send our reports on
      * the one we open, and hear the peer's on the one it opens to us. */
     SOCKET peer_listener;
@@ -430,6 +432,14 @@ static int handover_over(struct agent_host *h, uint64_t now)
     return 0;
 }
 
+/* The WMI status class gets what `nlbctl status` would show now. */
+static void publish(struct agent_host *h)
+{
+    struct wire_status_reply st;
+    agent_status(&h->core, win_now_ms(), &st);
+    status_publisher_update(h->pub, &st, h->env->cfg->pipe, h->core.last_transition_at);
+}
+
 static int start(struct agent_host *h)
 {
     const struct config *cfg = h->env->cfg;
@@ -483,6 +493,8 @@ static int start(struct agent_host *h)
         try_connect_peer(h);
     }
     try_connect(h);
+    h->pub = status_publisher_start();
+    publish(h);
     return DAEMON_EXIT_OK;
 }
 
@@ -513,6 +525,7 @@ static void stop(struct agent_host *h)
     if (h->peer_listen_event != WSA_INVALID_EVENT)
         WSACloseEvent(h->peer_listen_event);
     app_monitor_close(h->app);
+    status_publisher_stop(h->pub);
     nlb_worker_stop(h->nlb, h->env->cfg->nlb_timeout_ms);
 }
 
@@ -615,6 +628,7 @@ int agent_host_run(const struct daemon_env *env)
                 int healthy = app_monitor_tick(h->app, now, &changed);
                 app_changed(h, healthy, changed);
             }
+            publish(h);
         }
     }
     if (h->fatal)

@@ -15,6 +15,7 @@
 #include "nlbctld_msg.h"
 #include "pipe_server.h"
 #include "sip_monitor.h"
+#include "status_publisher.h"
 #include "winutil.h"
 
 #define TICK_MS 100
@@ -27,6 +28,7 @@ struct coordinator_host {
     struct coordinator core;
     struct pipe_server *pipe;
     struct sip_monitor *sip; /* NULL: no active SIP monitoring configured */
+    struct status_publisher *pub; /* NULL: WMI status not published */
     uint8_t vip_verdict;
     SOCKET listener;
     WSAEVENT listen_event;
@@ -302,6 +304,16 @@ static void reload(struct coordinator_host *h)
         reload_sip_monitor(h);
 }
 
+/* The WMI status class gets what `nlbctl status` would show now. */
+static void publish(struct coordinator_host *h)
+{
+    struct wire_status_reply st;
+    uint64_t now = win_now_ms(), at = now;
+    coordinator_status(&h->core, now, &st);
+    model_history_get(&h->core.history, 0, &at);
+    status_publisher_update(h->pub, &st, h->env->cfg->pipe, at);
+}
+
 static int start(struct coordinator_host *h)
 {
     const struct config *cfg = h->env->cfg;
@@ -332,6 +344,8 @@ static int start(struct coordinator_host *h)
         log_sip_monitor(cfg);
     struct coordinator_event ev = {.type = COORD_EV_START};
     step(h, &ev);
+    h->pub = status_publisher_start();
+    publish(h);
     return h->fatal;
 }
 
@@ -341,6 +355,7 @@ static void stop(struct coordinator_host *h)
     pipe_server_close(h->pipe);
     sip_monitor_close(h->sip);
     h->sip = NULL;
+    status_publisher_stop(h->pub);
     for (int i = 0; i < MAX_LINKS; i++)
         net_close(&h->links[i]);
     if (h->listener != INVALID_SOCKET)
@@ -417,6 +432,7 @@ int coordinator_host_run(const struct daemon_env *env)
             struct coordinator_event ev = {.type = COORD_EV_TICK};
             step(h, &ev);
             sip_monitor_tick(h->sip, on_sip_verdict, h);
+            publish(h);
         }
     }
     if (h->fatal)
