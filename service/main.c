@@ -7,6 +7,8 @@
  *   nlbctld.exe --path-add DIR | --path-remove DIR
  *                                           for the installers: DIR on or off
  *                                           the system PATH (path_env.h says why)
+ *   nlbctld.exe --wmi-check                 for the installers, after mofcomp:
+ *                                           is the WMI status class there?
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "nlbctld_msg.h"
 #include "path_env.h"
 #include "service_status.h"
+#include "status_publisher.h"
 #include "winutil.h"
 
 /* A control of our own (user-defined codes are 128-255): stop as on a host
@@ -47,6 +50,8 @@ static void usage(FILE *to)
             "  --path-add DIR, --path-remove DIR\n"
             "                 put DIR on, or take it off, the system PATH (used by the\n"
             "                 installers; needs an elevated prompt)\n"
+            "  --wmi-check    say whether the WMI status class (root\\nlbctl\n"
+            "                 Nlbctl_Status, mof\\nlbctl.mof) can be used on this host\n"
             "\n"
             "Exit codes: 0 ok, 1 bad command line, 2 bad config, 3 startup failed,\n"
             "4 state directory or epoch file unusable, 5 NLB backend unavailable.\n");
@@ -237,6 +242,16 @@ int wmain(int argc, wchar_t **argv)
         } else if ((wcscmp(argv[i], L"--path-add") == 0 ||
                     wcscmp(argv[i], L"--path-remove") == 0) && i + 1 < argc && argc == 3) {
             return run_path_edit(argv[i + 1], wcscmp(argv[i], L"--path-add") == 0);
+        } else if (wcscmp(argv[i], L"--wmi-check") == 0 && argc == 2) {
+            char err[512];
+            if (status_publisher_check(err, sizeof err) != 0) {
+                fprintf(stderr, "nlbctld: the WMI status class is not available: %s\n"
+                                "nlbctld works without it (it logs event 19 once); compile "
+                                "nlbctl.mof with mofcomp to publish its status\n", err);
+                return DAEMON_EXIT_STARTUP;
+            }
+            printf("the WMI status class root\\nlbctl Nlbctl_Status is available\n");
+            return DAEMON_EXIT_OK;
         } else if (wcscmp(argv[i], L"--version") == 0) {
             printf("nlbctld %s\n", NLBCTL_VERSION);
             return DAEMON_EXIT_OK;

@@ -231,3 +231,30 @@ void status_publisher_stop(struct status_publisher *p)
     DeleteCriticalSection(&p->lock);
     free(p);
 }
+
+int status_publisher_check(char *err, size_t cap)
+{
+    HRESULT co = CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    if (FAILED(co)) {
+        snprintf(err, cap, "COM cannot be initialised (0x%08lX)", (unsigned long)(uint32_t)co);
+        return -1;
+    }
+    struct wmi *wmi = NULL;
+    IEnumWbemClassObject *rows = NULL;
+    /* A query of the class proves both the namespace and the class; its
+     * instances need not exist yet. */
+    HRESULT hr = wmi_connect(STATUS_CLASS_NAMESPACE, &wmi, err, cap);
+    if (SUCCEEDED(hr))
+        hr = wmi_query(wmi, "SELECT * FROM " STATUS_CLASS_NAME, &rows, err, cap);
+    if (SUCCEEDED(hr)) {
+        IWbemClassObject *obj = NULL;
+        hr = wmi_next(wmi, rows, &obj, err, cap);
+        if (obj)
+            IWbemClassObject_Release(obj);
+    }
+    if (rows)
+        IEnumWbemClassObject_Release(rows);
+    wmi_close(wmi);
+    CoUninitialize();
+    return FAILED(hr) ? -1 : 0;
+}

@@ -14,6 +14,7 @@
 #ifndef NLBCTL_STATUS_PUBLISHER_H
 #define NLBCTL_STATUS_PUBLISHER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "wire.h"
@@ -29,6 +30,11 @@ struct status_publisher *status_publisher_start(void);
  * Also logs what became of earlier writes. p may be NULL. */
 void status_publisher_update(struct status_publisher *p, const struct wire_status_reply *st,
                              const char *instance, uint64_t last_transition_at);
+
+/* Whether the class can be reached on this host (nlbctld --wmi-check, which
+ * the installers run after mofcomp): 0, or -1 with a sentence in err. Runs
+ * on the calling thread, which must not have initialised COM otherwise. */
+int status_publisher_check(char *err, size_t cap);
 
 /* Stops the thread (waits up to 2 s for a WMI call in hand). p may be NULL. */
 void status_publisher_stop(struct status_publisher *p);
