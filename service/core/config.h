@@ -162,7 +162,7 @@ struct config_changes {
 
 /* Compares the config in force (cur) with a newly parsed, valid one (next)
  * key by key. ch lists every key whose value differs; applied (may be NULL,
- * may alias neither) receives the config to run with from now on: cur with
+ * may be cur itself) receives the config to run with from now on: cur with
  * the value of every live key taken from next. Since every cross-key rule
  * of config_parse relates keys of the same kind (the timing rule relates
  * live keys only; preferred is restart like the node names it must match),
