@@ -146,6 +146,8 @@ Section "nlbctl"
     File "${STAGE}/nlbctld.exe"
     File "${STAGE}/nlbctl.exe"
     File "${STAGE}/nlbctld.example.ini"
+    File "${STAGE}/nlbctl.mof"
+    File "${STAGE}/nlbctl-remove.mof"
     SetOutPath "$INSTDIR\templates"
     File "${STAGE}/nlbctld-agent.ini"
     File "${STAGE}/nlbctld-coordinator.ini"
@@ -206,6 +208,22 @@ Section "nlbctl"
         DetailPrint "WARNING: $INSTDIR could not be put on PATH (see above)"
     ${EndIf}
 
+    ; The WMI status class (mof/README.md). Never fatal: nlbctld works
+    ; without it and logs one warning (event 19). mofcomp may be missing
+    ; (Server Core without WMI tools) or, like Wine's, compile nothing while
+    ; exiting 0, so nlbctld checks the result itself.
+    ${If} ${FileExists} "$SYSDIR\wbem\mofcomp.exe"
+        nsExec::ExecToLog '"$SYSDIR\wbem\mofcomp.exe" "$INSTDIR\nlbctl.mof"'
+        Pop $0
+    ${Else}
+        StrCpy $0 "mofcomp.exe not found"
+    ${EndIf}
+    nsExec::ExecToLog '"$INSTDIR\nlbctld.exe" --wmi-check'
+    Pop $1
+    ${If} $1 != 0
+        DetailPrint "WARNING: the WMI status class root\nlbctl Nlbctl_Status is not available (mofcomp: $0; see above); nlbctld works without it"
+    ${EndIf}
+
     ; Programs and Features.
     WriteRegStr HKLM "${UNINST_KEY}" "DisplayName" "nlbctl"
     WriteRegStr HKLM "${UNINST_KEY}" "DisplayVersion" "${VERSION}"
@@ -255,6 +273,13 @@ Section "Uninstall"
 
     nsExec::ExecToLog '"$INSTDIR\nlbctld.exe" --path-remove "$INSTDIR"'
     Pop $0
+    ; The WMI namespace root\nlbctl, with the class and nlbctld's instances.
+    ${If} ${FileExists} "$SYSDIR\wbem\mofcomp.exe"
+        nsExec::ExecToLog '"$SYSDIR\wbem\mofcomp.exe" "$INSTDIR\nlbctl-remove.mof"'
+        Pop $0
+    ${EndIf}
+    Delete "$INSTDIR\nlbctl.mof"
+    Delete "$INSTDIR\nlbctl-remove.mof"
     Delete "$INSTDIR\nlbctld.exe"
     Delete "$INSTDIR\nlbctl.exe"
     Delete "$INSTDIR\nlbctld.example.ini"

@@ -16,6 +16,7 @@
 #include "nlb_worker.h"
 #include "nlbctld_msg.h"
 #include "pipe_server.h"
+#include "status_publisher.h"
 #include "winutil.h"
 
 #define TICK_MS 100
@@ -25,6 +26,7 @@ enum {
     TAG_LINK = 2,
     TAG_APP = 3,
     TAG_NLB = 6,
+    TAG_RELOAD = 7,
     TAG_PEER_LISTEN = 4,
     TAG_PEER_OUT = 5,
     TAG_PEER_IN = 10,
@@ -46,6 +48,7 @@ struct agent_host {
     uint32_t next_conn_id;
     uint64_t reconnect_at;
     struct app_monitor *app;
+    struct status_publisher *pub; /* NULL: WMI status not published */
     /* The peer link is two one-way TCP connections: we send our reports on
      * the one we open, and hear the peer's on the one it opens to us. */
     SOCKET peer_listener;
@@ -54,6 +57,10 @@ struct agent_host {
     struct net_conn peer_in[PEER_IN_MAX];
     uint64_t peer_reconnect_at;
     int fatal; /* an action failed in a way that must stop the service */
+    /* PRESHUTDOWN: stopping, but still running events until the backup has
+     * taken over or handover_until passes. */
+    int handing_over;
+    uint64_t handover_started, handover_until;
 };
 
 static void step(struct agent_host *h, const struct agent_event *ev);
@@ -356,20 +363,89 @@ static int on_pipe_request(void *ctx, uint32_t token, const struct wire_msg *req
     return PIPE_ANSWER_NOW;
 }
 
+static void settings_of(const struct config *cfg, struct agent_settings *set)
+{
+    memset(set, 0, sizeof *set);
+    utf8_copy(set->pair, sizeof set->pair, cfg->pair);
+    utf8_copy(set->node, sizeof set->node, cfg->node);
+    set->heartbeat_ms = cfg->heartbeat_ms;
+    set->reconcile_ms = cfg->reconcile_ms;
+    set->isolation_ms = cfg->isolation_ms;
+    set->peer_loss_ms = cfg->heartbeat_ms * cfg->miss_count;
+    set->has_peer = cfg->peer.port != 0;
+    set->drain_ms = cfg->drain_ms;
+}
+
+/* PARAMCHANGE. The shell reads the other live keys (nlb_timeout_ms,
+ * reconnect_ms) from the config in force each time it needs them. */
+static void reload(struct agent_host *h)
+{
+    struct config_changes ch;
+    if (daemon_reload(h->env, &ch) != 0 || ch.live_count == 0)
+        return;
+    struct agent_settings set;
+    settings_of(h->env->cfg, &set);
+    agent_set_settings(&h->core, &set, win_now_ms());
+}
+
+/* PRESHUTDOWN: the ordinary stop (disable, read back, a last report that
+ * says "stopping", so the coordinator promotes the backup at once), then
+ * events keep running so that the peer's report that it serves can
+ * arrive before the host goes down. */
+static void begin_handover(struct agent_host *h)
+{
+    log_event(LOG_INFO, MSG_PRESHUTDOWN,
+              "the host is shutting down: node %s (%s) stops%s", h->env->cfg->node,
+              model_mode_name(h->core.mode),
+              h->core.mode == MODEL_MODE_PRIMARY ? " and hands over to its backup" : "");
+    h->handing_over = 1;
+    h->handover_started = win_now_ms();
+    h->handover_until = h->handover_started + DAEMON_HANDOVER_MS;
+    struct agent_event ev = {.type = AGENT_EV_STOP};
+    step(h, &ev);
+}
+
+/* 1 when the handover wait is over (and says how it ended). */
+static int handover_over(struct agent_host *h, uint64_t now)
+{
+    int state = agent_handover_state(&h->core);
+    unsigned long took = (unsigned long)(now - h->handover_started);
+    if (state == AGENT_HANDOVER_DONE) {
+        log_event(LOG_INFO, MSG_PRESHUTDOWN,
+                  "handed over: port disabled here, the peer serves as primary (epoch %llu) "
+                  "after %lu ms", (unsigned long long)h->core.peer.epoch, took);
+        return 1;
+    }
+    if (state == AGENT_HANDOVER_NOBODY) {
+        log_event(LOG_INFO, MSG_PRESHUTDOWN,
+                  "port disabled after %lu ms; no handover to wait for (this node was not "
+                  "primary, or no healthy peer was in view)", took);
+        return 1;
+    }
+    if (now >= h->handover_until) {
+        log_event(LOG_WARNING, MSG_PRESHUTDOWN,
+                  "the handover is not confirmed after %lu ms (%s); stopping anyway", took,
+                  model_port_not_serving(h->core.port_actual) ? "the peer does not report "
+                  "itself serving yet" : "this node's disable is not confirmed");
+        return 1;
+    }
+    return 0;
+}
+
+/* The WMI status class gets what `nlbctl status` would show now. */
+static void publish(struct agent_host *h)
+{
+    struct wire_status_reply st;
+    agent_status(&h->core, win_now_ms(), &st);
+    status_publisher_update(h->pub, &st, h->env->cfg->pipe, h->core.last_transition_at);
+}
+
 static int start(struct agent_host *h)
 {
     const struct config *cfg = h->env->cfg;
     char err[512];
     struct agent_settings set;
-    memset(&set, 0, sizeof set);
-    utf8_copy(set.pair, sizeof set.pair, cfg->pair);
-    utf8_copy(set.node, sizeof set.node, cfg->node);
-    set.heartbeat_ms = cfg->heartbeat_ms;
-    set.reconcile_ms = cfg->reconcile_ms;
-    set.isolation_ms = cfg->isolation_ms;
-    set.peer_loss_ms = cfg->heartbeat_ms * cfg->miss_count;
-    set.has_peer = cfg->peer.port != 0;
-    set.drain_ms = cfg->drain_ms;
+    settings_of(cfg, &set);
     agent_init(&h->core, &set, h->env->epoch, win_now_ms());
 
     /* Opening WMI can take seconds on a busy host: allow more than one command. */
@@ -417,6 +493,8 @@ static int start(struct agent_host *h)
         try_connect_peer(h);
     }
     try_connect(h);
+    h->pub = status_publisher_start();
+    publish(h);
     return DAEMON_EXIT_OK;
 }
 
@@ -428,8 +506,10 @@ static void stop(struct agent_host *h)
          * hand (if it is not hung). */
         h->fatal = 0;
         nlb_wait(h);
-        struct agent_event ev = {.type = AGENT_EV_STOP};
-        step(h, &ev);
+        if (!h->core.stopping) { /* a PRESHUTDOWN stop has done this already */
+            struct agent_event ev = {.type = AGENT_EV_STOP};
+            step(h, &ev);
+        }
         nlb_wait(h);
         if (nlb_worker_busy(h->nlb))
             log_event(LOG_ERROR, MSG_NLB_HUNG, "stopping with the NLB command still hung: the port may still "
@@ -445,6 +525,7 @@ static void stop(struct agent_host *h)
     if (h->peer_listen_event != WSA_INVALID_EVENT)
         WSACloseEvent(h->peer_listen_event);
     app_monitor_close(h->app);
+    status_publisher_stop(h->pub);
     nlb_worker_stop(h->nlb, h->env->cfg->nlb_timeout_ms);
 }
 
@@ -469,7 +550,9 @@ int agent_host_run(const struct daemon_env *env)
     while (rc == DAEMON_EXIT_OK && !h->fatal) {
         struct event_loop loop;
         event_loop_reset(&loop);
-        event_loop_add(&loop, env->stop_event, TAG_STOP);
+        if (!h->handing_over)
+            event_loop_add(&loop, env->stop_event, TAG_STOP);
+        event_loop_add(&loop, env->reload_event, TAG_RELOAD);
         if (h->link.sock != INVALID_SOCKET)
             event_loop_add(&loop, h->link.event, TAG_LINK);
         if (app_monitor_handle(h->app))
@@ -492,9 +575,13 @@ int agent_host_run(const struct daemon_env *env)
         int tag = event_loop_wait(&loop, wait);
         char err[512];
         int changed = 0;
-        if (tag == TAG_STOP)
-            break;
-        if (tag == TAG_LINK) {
+        if (tag == TAG_STOP) {
+            if (!env->handover_event || WaitForSingleObject(env->handover_event, 0) != WAIT_OBJECT_0)
+                break;
+            begin_handover(h);
+        } else if (tag == TAG_RELOAD) {
+            reload(h);
+        } else if (tag == TAG_LINK) {
             if (net_service(&h->link, on_link_up, on_link_message, h, err, sizeof err) ==
                 NET_CLOSED)
                 link_down(h, err);
@@ -524,8 +611,12 @@ int agent_host_run(const struct daemon_env *env)
         }
         now = win_now_ms();
         nlb_check_deadline(h, now);
+        if (h->handing_over && handover_over(h, now))
+            break;
         if (now >= next_tick) {
             next_tick = now + TICK_MS;
+            if (h->handing_over) /* a checkpoint: the SCM sees progress */
+                env->progress(env->progress_ctx, DAEMON_STOPPING);
             struct agent_event ev = {.type = AGENT_EV_TICK};
             step(h, &ev);
             if (h->link.sock == INVALID_SOCKET && now >= h->reconnect_at)
@@ -537,6 +628,7 @@ int agent_host_run(const struct daemon_env *env)
                 int healthy = app_monitor_tick(h->app, now, &changed);
                 app_changed(h, healthy, changed);
             }
+            publish(h);
         }
     }
     if (h->fatal)

@@ -15,18 +15,20 @@
 #include "nlbctld_msg.h"
 #include "pipe_server.h"
 #include "sip_monitor.h"
+#include "status_publisher.h"
 #include "winutil.h"
 
 #define TICK_MS 100
 #define MAX_LINKS 16 /* two agents, room for reconnects and strays */
 
-enum { TAG_STOP = 1, TAG_LISTEN = 2, TAG_LINK = 100, TAG_PIPE = 200, TAG_SIP = 300 };
+enum { TAG_STOP = 1, TAG_LISTEN = 2, TAG_RELOAD = 3, TAG_LINK = 100, TAG_PIPE = 200, TAG_SIP = 300 };
 
 struct coordinator_host {
     const struct daemon_env *env;
     struct coordinator core;
     struct pipe_server *pipe;
     struct sip_monitor *sip; /* NULL: no active SIP monitoring configured */
+    struct status_publisher *pub; /* NULL: WMI status not published */
     uint8_t vip_verdict;
     SOCKET listener;
     WSAEVENT listen_event;
@@ -233,26 +235,94 @@ static void on_sip_verdict(void *ctx, int target, uint8_t verdict, const char *w
     step(h, &ev);
 }
 
+static void settings_of(const struct config *cfg, struct coordinator_settings *set)
+{
+    memset(set, 0, sizeof *set);
+    utf8_copy(set->pair, sizeof set->pair, cfg->pair);
+    utf8_copy(set->node[0], sizeof set->node[0], cfg->node1);
+    utf8_copy(set->node[1], sizeof set->node[1], cfg->node2);
+    set->preferred = strcmp(cfg->preferred, cfg->node2) == 0 ? 1 : 0;
+    set->heartbeat_ms = cfg->heartbeat_ms;
+    set->election_wait_ms = cfg->election_wait_ms;
+    set->switchover_timeout_ms = cfg->switchover_timeout_ms;
+    set->loss_ms = cfg->heartbeat_ms * cfg->miss_count;
+    set->max_delay_ms = cfg->max_delay_ms;
+    set->preempt = cfg->preempt;
+    set->preempt_delay_ms = cfg->preempt_delay_ms;
+    /* the agent's retry while out of the cluster, one NLB command, one message */
+    set->disconnect_confirm_ms = cfg->heartbeat_ms + cfg->nlb_timeout_ms + cfg->max_delay_ms;
+    set->probe_enabled = cfg->mon_node1.port != 0;
+}
+
+static void log_sip_monitor(const struct config *cfg)
+{
+    log_write(LOG_INFO,
+              "SIP monitor: OPTIONS to %s %s:%u and %s %s:%u%s%s every %lu ms (timeout %lu "
+              "ms, up after %lu answers, down after %lu failures)",
+              cfg->node1, cfg->mon_node1.host, (unsigned)cfg->mon_node1.port, cfg->node2,
+              cfg->mon_node2.host, (unsigned)cfg->mon_node2.port,
+              cfg->mon_vip.port ? " and the VIP " : "", cfg->mon_vip.port ? cfg->mon_vip.host : "",
+              (unsigned long)cfg->mon_interval_ms, (unsigned long)cfg->mon_timeout_ms,
+              (unsigned long)cfg->mon_rise, (unsigned long)cfg->mon_fall);
+}
+
+/* [sip_monitor] changed: a new monitor with the new settings. Verdicts
+ * already given stand until the new monitor gives its own (after rise or
+ * fall probes); with monitoring switched off, nodes held down by it are
+ * released, since nothing would ever release them otherwise. */
+static void reload_sip_monitor(struct coordinator_host *h)
+{
+    char err[512];
+    sip_monitor_close(h->sip);
+    h->vip_verdict = SIP_PROBE_UNKNOWN;
+    h->sip = sip_monitor_open(h->env->cfg, err, sizeof err);
+    if (h->sip) {
+        log_sip_monitor(h->env->cfg);
+        return;
+    }
+    if (err[0])
+        log_write(LOG_ERROR, "SIP monitor: %s; active SIP monitoring is off until the next "
+                  "reload or restart", err);
+    else
+        log_write(LOG_INFO, "SIP monitor: switched off");
+    for (int i = 0; i < 2; i++) {
+        struct coordinator_event ev = {.type = COORD_EV_PROBE,
+                                       .node = (uint8_t)i,
+                                       .probe_down = 0,
+                                       .text = "active SIP monitoring is off"};
+        step(h, &ev);
+    }
+}
+
+/* PARAMCHANGE. */
+static void reload(struct coordinator_host *h)
+{
+    struct config_changes ch;
+    if (daemon_reload(h->env, &ch) != 0 || ch.live_count == 0)
+        return;
+    struct coordinator_settings set;
+    settings_of(h->env->cfg, &set);
+    coordinator_set_settings(&h->core, &set, win_now_ms());
+    if (config_changed(&ch, "sip_monitor", NULL))
+        reload_sip_monitor(h);
+}
+
+/* The WMI status class gets what `nlbctl status` would show now. */
+static void publish(struct coordinator_host *h)
+{
+    struct wire_status_reply st;
+    uint64_t now = win_now_ms(), at = now;
+    coordinator_status(&h->core, now, &st);
+    model_history_get(&h->core.history, 0, &at);
+    status_publisher_update(h->pub, &st, h->env->cfg->pipe, at);
+}
+
 static int start(struct coordinator_host *h)
 {
     const struct config *cfg = h->env->cfg;
     char err[512];
     struct coordinator_settings set;
-    memset(&set, 0, sizeof set);
-    utf8_copy(set.pair, sizeof set.pair, cfg->pair);
-    utf8_copy(set.node[0], sizeof set.node[0], cfg->node1);
-    utf8_copy(set.node[1], sizeof set.node[1], cfg->node2);
-    set.preferred = strcmp(cfg->preferred, cfg->node2) == 0 ? 1 : 0;
-    set.heartbeat_ms = cfg->heartbeat_ms;
-    set.election_wait_ms = cfg->election_wait_ms;
-    set.switchover_timeout_ms = cfg->switchover_timeout_ms;
-    set.loss_ms = cfg->heartbeat_ms * cfg->miss_count;
-    set.max_delay_ms = cfg->max_delay_ms;
-    set.preempt = cfg->preempt;
-    set.preempt_delay_ms = cfg->preempt_delay_ms;
-    /* the agent's retry while out of the cluster, one NLB command, one message */
-    set.disconnect_confirm_ms = cfg->heartbeat_ms + cfg->nlb_timeout_ms + cfg->max_delay_ms;
-    set.probe_enabled = cfg->mon_node1.port != 0;
+    settings_of(cfg, &set);
     coordinator_init(&h->core, &set, h->env->epoch, win_now_ms());
 
     h->env->progress(h->env->progress_ctx, DAEMON_STARTING);
@@ -274,16 +344,11 @@ static int start(struct coordinator_host *h)
         return DAEMON_EXIT_STARTUP;
     }
     if (h->sip)
-        log_write(LOG_INFO,
-                  "SIP monitor: OPTIONS to %s %s:%u and %s %s:%u%s%s every %lu ms (timeout %lu "
-                  "ms, up after %lu answers, down after %lu failures)",
-                  cfg->node1, cfg->mon_node1.host, (unsigned)cfg->mon_node1.port, cfg->node2,
-                  cfg->mon_node2.host, (unsigned)cfg->mon_node2.port,
-                  cfg->mon_vip.port ? " and the VIP " : "", cfg->mon_vip.port ? cfg->mon_vip.host : "",
-                  (unsigned long)cfg->mon_interval_ms, (unsigned long)cfg->mon_timeout_ms,
-                  (unsigned long)cfg->mon_rise, (unsigned long)cfg->mon_fall);
+        log_sip_monitor(cfg);
     struct coordinator_event ev = {.type = COORD_EV_START};
     step(h, &ev);
+    h->pub = status_publisher_start();
+    publish(h);
     return h->fatal;
 }
 
@@ -293,6 +358,7 @@ static void stop(struct coordinator_host *h)
     pipe_server_close(h->pipe);
     sip_monitor_close(h->sip);
     h->sip = NULL;
+    status_publisher_stop(h->pub);
     for (int i = 0; i < MAX_LINKS; i++)
         net_close(&h->links[i]);
     if (h->listener != INVALID_SOCKET)
@@ -321,6 +387,7 @@ int coordinator_host_run(const struct daemon_env *env)
         struct event_loop loop;
         event_loop_reset(&loop);
         event_loop_add(&loop, env->stop_event, TAG_STOP);
+        event_loop_add(&loop, env->reload_event, TAG_RELOAD);
         event_loop_add(&loop, h->listen_event, TAG_LISTEN);
         for (int i = 0; i < MAX_LINKS; i++)
             if (h->links[i].sock != INVALID_SOCKET)
@@ -338,9 +405,15 @@ int coordinator_host_run(const struct daemon_env *env)
         DWORD wait = next_tick > now ? (DWORD)(next_tick - now) : 0;
         int tag = event_loop_wait(&loop, wait);
         char err[512];
-        if (tag == TAG_STOP)
+        if (tag == TAG_STOP) {
+            if (env->handover_event && WaitForSingleObject(env->handover_event, 0) == WAIT_OBJECT_0)
+                log_event(LOG_INFO, MSG_PRESHUTDOWN, "the host is shutting down: the coordinator "
+                          "stops; the nodes keep their roles until it is back");
             break;
-        if (tag == TAG_LISTEN) {
+        }
+        if (tag == TAG_RELOAD) {
+            reload(h);
+        } else if (tag == TAG_LISTEN) {
             accept_links(h);
         } else if (tag >= TAG_LINK && tag < TAG_LINK + MAX_LINKS) {
             struct net_conn *c = &h->links[tag - TAG_LINK];
@@ -362,6 +435,7 @@ int coordinator_host_run(const struct daemon_env *env)
             struct coordinator_event ev = {.type = COORD_EV_TICK};
             step(h, &ev);
             sip_monitor_tick(h->sip, on_sip_verdict, h);
+            publish(h);
         }
     }
     if (h->fatal)

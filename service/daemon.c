@@ -50,6 +50,12 @@ int daemon_load_config(const char *path, struct config *cfg, char *err, size_t c
     return r;
 }
 
+uint32_t daemon_preshutdown_ms(const struct config *cfg)
+{
+    uint64_t ms = 2ull * cfg->nlb_timeout_ms + DAEMON_HANDOVER_MS + 2000u;
+    return ms < 10000u ? 10000u : ms > 1800000u ? 1800000u : (uint32_t)ms;
+}
+
 /* The pre-shared key: from the config, or from its key_file. */
 static int load_key(const struct config *cfg, uint8_t *key, uint8_t *key_len, char *err,
                     size_t cap)
@@ -102,13 +108,26 @@ static int make_dirs(const char *dir, char *err, size_t cap)
     return 0;
 }
 
-int daemon_run(const struct config *cfg, HANDLE stop_event, int console,
-               daemon_progress_fn progress, void *progress_ctx)
+/* The log file a config names: log_file, or nlbctld.log in the state folder. */
+static void log_path_of(const struct config *cfg, const char *state_dir, char *out, size_t cap)
+{
+    if (cfg->log_file[0])
+        utf8_copy(out, cap, cfg->log_file);
+    else
+        snprintf(out, cap, "%s\\nlbctld.log", state_dir);
+}
+
+int daemon_run(struct config *cfg, const char *config_path, const struct daemon_signals *sig,
+               int console, daemon_progress_fn progress, void *progress_ctx)
 {
     struct daemon_env env;
     memset(&env, 0, sizeof env);
     env.cfg = cfg;
-    env.stop_event = stop_event;
+    env.config_path = config_path;
+    env.console = console;
+    env.stop_event = sig->stop;
+    env.reload_event = sig->reload;
+    env.handover_event = sig->handover;
     env.progress = progress;
     env.progress_ctx = progress_ctx;
     if (cfg->state_dir[0]) {
@@ -122,10 +141,7 @@ int daemon_run(const struct config *cfg, HANDLE stop_event, int console,
     int dir_ok = make_dirs(env.state_dir, err, sizeof err) == 0;
 
     char log_path[CONFIG_PATH_MAX + 16];
-    if (cfg->log_file[0])
-        utf8_copy(log_path, sizeof log_path, cfg->log_file);
-    else
-        snprintf(log_path, sizeof log_path, "%s\\nlbctld.log", env.state_dir);
+    log_path_of(cfg, env.state_dir, log_path, sizeof log_path);
     unsigned long lrc = log_open(log_path, console);
     if (!dir_ok) {
         log_event(LOG_ERROR, MSG_STATE_ERROR, "%s", err);
@@ -189,4 +205,61 @@ int daemon_run(const struct config *cfg, HANDLE stop_event, int console,
         log_event(LOG_ERROR, MSG_SERVICE_FAILED, "nlbctld stopped (exit code %d)", rc);
     log_close();
     return rc;
+}
+
+int daemon_reload(const struct daemon_env *env, struct config_changes *ch)
+{
+    static struct config next, applied; /* large, and they hold the key: not on the stack */
+    char err[CONFIG_ERROR_MAX];
+    memset(ch, 0, sizeof *ch);
+    log_write(LOG_INFO, "reloading the configuration from %s (PARAMCHANGE)", env->config_path);
+    if (daemon_load_config(env->config_path, &next, err, sizeof err) != 0) {
+        log_event(LOG_ERROR, MSG_RELOAD_REFUSED,
+                  "%s; the configuration in force is unchanged (%s, epoch kept)", err,
+                  model_role_name(env->cfg->role));
+        SecureZeroMemory(&next, sizeof next);
+        return -1;
+    }
+    config_compare(env->cfg, &next, &applied, ch);
+    SecureZeroMemory(&next, sizeof next);
+
+    if (config_changed(ch, "nlbctld", "log_file")) {
+        char old_path[CONFIG_PATH_MAX + 16], new_path[CONFIG_PATH_MAX + 16];
+        log_path_of(env->cfg, env->state_dir, old_path, sizeof old_path);
+        log_path_of(&applied, env->state_dir, new_path, sizeof new_path);
+        log_write(LOG_INFO, "the log continues in %s", new_path);
+        log_close();
+        unsigned long lrc = log_open(new_path, env->console);
+        if (lrc != 0) {
+            /* Keep logging where it worked: the old file, and the old key. */
+            log_open(old_path, env->console);
+            log_event(LOG_WARNING, MSG_LOG_FILE_ERROR,
+                      "cannot open the new log file %s (error %lu); the log stays in %s",
+                      new_path, lrc, old_path);
+            memcpy(applied.log_file, env->cfg->log_file, sizeof applied.log_file);
+        } else {
+            log_write(LOG_INFO, "log continued from %s", old_path);
+        }
+    }
+    *env->cfg = applied;
+    SecureZeroMemory(&applied, sizeof applied);
+
+    char keys[CONFIG_ERROR_MAX];
+    if (ch->live_count) {
+        config_changes_text(ch, 1, keys, sizeof keys);
+        log_event(LOG_INFO, MSG_CONFIG_RELOADED, "configuration %s reloaded: applied %s",
+                  env->config_path, keys);
+    } else {
+        log_event(LOG_INFO, MSG_CONFIG_RELOADED,
+                  "configuration %s reloaded: no setting that applies at once has changed",
+                  env->config_path);
+    }
+    if (ch->restart_count) {
+        config_changes_text(ch, 0, keys, sizeof keys);
+        log_event(LOG_WARNING, MSG_RESTART_NEEDED,
+                  "configuration %s: %s changed, takes effect at the next restart (the service "
+                  "keeps the old values until then)",
+                  env->config_path, keys);
+    }
+    return 0;
 }

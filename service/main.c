@@ -7,6 +7,8 @@
  *   nlbctld.exe --path-add DIR | --path-remove DIR
  *                                           for the installers: DIR on or off
  *                                           the system PATH (path_env.h says why)
+ *   nlbctld.exe --wmi-check                 for the installers, after mofcomp:
+ *                                           is the WMI status class there?
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,14 +20,23 @@
 #include "nlbctld_msg.h"
 #include "path_env.h"
 #include "service_status.h"
+#include "status_publisher.h"
 #include "winutil.h"
+
+/* A control of our own (user-defined codes are 128-255): stop as on a host
+ * shutdown, handing over first. For planned maintenance ("sc control
+ * nlbctld 128"), and the only way to run the PRESHUTDOWN path under Wine,
+ * whose service manager never sends PRESHUTDOWN and, like Windows, refuses
+ * it from ControlService. README.md lists it. */
+#define CONTROL_HANDOVER_STOP 128
 
 #define START_WAIT_HINT_MS 10000
 #define STOP_WAIT_HINT_MS 15000
 
 static char config_path[CONFIG_PATH_MAX];
 static struct config cfg;
-static HANDLE stop_event;
+static struct daemon_signals signals;
+static wchar_t service_name[257] = L"nlbctld"; /* as the SCM started us */
 
 static void usage(FILE *to)
 {
@@ -39,6 +50,8 @@ static void usage(FILE *to)
             "  --path-add DIR, --path-remove DIR\n"
             "                 put DIR on, or take it off, the system PATH (used by the\n"
             "                 installers; needs an elevated prompt)\n"
+            "  --wmi-check    say whether the WMI status class (root\\nlbctl\n"
+            "                 Nlbctl_Status, mof\\nlbctl.mof) can be used on this host\n"
             "\n"
             "Exit codes: 0 ok, 1 bad command line, 2 bad config, 3 startup failed,\n"
             "4 state directory or epoch file unusable, 5 NLB backend unavailable.\n");
@@ -56,13 +69,50 @@ static DWORD WINAPI control_handler(DWORD control, DWORD type, LPVOID data, LPVO
     case SERVICE_CONTROL_STOP:
     case SERVICE_CONTROL_SHUTDOWN:
         service_status_report(SERVICE_STOP_PENDING, 0, STOP_WAIT_HINT_MS);
-        SetEvent(stop_event);
+        SetEvent(signals.stop);
+        return NO_ERROR;
+    case SERVICE_CONTROL_PRESHUTDOWN:
+    case CONTROL_HANDOVER_STOP:
+        /* The host is going down: the same stop, but a primary waits for
+         * its backup to take over first (handover_event is read by the
+         * host when it sees the stop, so it is set first). */
+        service_status_report(SERVICE_STOP_PENDING, 0, daemon_preshutdown_ms(&cfg));
+        SetEvent(signals.handover);
+        SetEvent(signals.stop);
+        return NO_ERROR;
+    case SERVICE_CONTROL_PARAMCHANGE:
+        SetEvent(signals.reload);
         return NO_ERROR;
     case SERVICE_CONTROL_INTERROGATE:
         return NO_ERROR;
     default:
         return ERROR_CALL_NOT_IMPLEMENTED;
     }
+}
+
+/* The SCM waits this long for our PRESHUTDOWN handover before it shuts the
+ * host down. Set by the service itself at every start, so both installers
+ * and a hand-made registration get it, and a changed nlb_timeout_ms counts
+ * (sc.exe has no command for it). A failure costs only the default. */
+static void set_preshutdown_timeout(DWORD ms)
+{
+    SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    SC_HANDLE svc = scm ? OpenServiceW(scm, service_name, SERVICE_CHANGE_CONFIG) : NULL;
+    SERVICE_PRESHUTDOWN_INFO info = {ms};
+    if (!svc || !ChangeServiceConfig2W(svc, SERVICE_CONFIG_PRESHUTDOWN_INFO, &info)) {
+        char why[256];
+        log_write(LOG_WARNING,
+                  "cannot set the preshutdown timeout to %lu ms: %s; a host shutdown may not "
+                  "wait for the handover", (unsigned long)ms,
+                  win_error_text(GetLastError(), why, sizeof why));
+    } else {
+        log_write(LOG_INFO, "preshutdown timeout %lu ms (handover on host shutdown)",
+                  (unsigned long)ms);
+    }
+    if (svc)
+        CloseServiceHandle(svc);
+    if (scm)
+        CloseServiceHandle(scm);
 }
 
 static void service_progress(void *ctx, int progress)
@@ -75,6 +125,7 @@ static void service_progress(void *ctx, int progress)
     case DAEMON_RUNNING:
         service_status_report(SERVICE_RUNNING, 0, 0);
         log_event(LOG_INFO, MSG_SERVICE_RUNNING, "running as a service");
+        set_preshutdown_timeout(daemon_preshutdown_ms(&cfg));
         break;
     default:
         service_status_report(SERVICE_STOP_PENDING, 0, STOP_WAIT_HINT_MS);
@@ -85,8 +136,9 @@ static void service_progress(void *ctx, int progress)
 static void WINAPI service_main(DWORD argc, LPWSTR *argv)
 {
     (void)argc;
-    SERVICE_STATUS_HANDLE handle =
-        RegisterServiceCtrlHandlerExW(argv && argv[0] ? argv[0] : L"nlbctld", control_handler, NULL);
+    if (argv && argv[0] && wcslen(argv[0]) < sizeof service_name / sizeof service_name[0])
+        wcscpy(service_name, argv[0]);
+    SERVICE_STATUS_HANDLE handle = RegisterServiceCtrlHandlerExW(service_name, control_handler, NULL);
     if (!handle)
         return;
     service_status_init(handle);
@@ -115,7 +167,7 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv)
         log_close();
         rc = DAEMON_EXIT_CONFIG;
     } else {
-        rc = daemon_run(&cfg, stop_event, 0, service_progress, NULL);
+        rc = daemon_run(&cfg, config_path, &signals, 0, service_progress, NULL);
     }
     log_eventlog_close();
     service_status_report(SERVICE_STOPPED, (DWORD)rc, 0);
@@ -126,7 +178,7 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv)
 static BOOL WINAPI console_handler(DWORD type)
 {
     (void)type;
-    SetEvent(stop_event);
+    SetEvent(signals.stop);
     return TRUE;
 }
 
@@ -145,7 +197,7 @@ static int run_console(void)
         return DAEMON_EXIT_CONFIG;
     }
     SetConsoleCtrlHandler(console_handler, TRUE);
-    return daemon_run(&cfg, stop_event, 1, console_progress, NULL);
+    return daemon_run(&cfg, config_path, &signals, 1, console_progress, NULL);
 }
 
 /* ---- installer helper ------------------------------------------------------------ */
@@ -190,6 +242,16 @@ int wmain(int argc, wchar_t **argv)
         } else if ((wcscmp(argv[i], L"--path-add") == 0 ||
                     wcscmp(argv[i], L"--path-remove") == 0) && i + 1 < argc && argc == 3) {
             return run_path_edit(argv[i + 1], wcscmp(argv[i], L"--path-add") == 0);
+        } else if (wcscmp(argv[i], L"--wmi-check") == 0 && argc == 2) {
+            char err[512];
+            if (status_publisher_check(err, sizeof err) != 0) {
+                fprintf(stderr, "nlbctld: the WMI status class is not available: %s\n"
+                                "nlbctld works without it (it logs event 19 once); compile "
+                                "nlbctl.mof with mofcomp to publish its status\n", err);
+                return DAEMON_EXIT_STARTUP;
+            }
+            printf("the WMI status class root\\nlbctl Nlbctl_Status is available\n");
+            return DAEMON_EXIT_OK;
         } else if (wcscmp(argv[i], L"--version") == 0) {
             printf("nlbctld %s\n", NLBCTL_VERSION);
             return DAEMON_EXIT_OK;
@@ -214,7 +276,9 @@ int wmain(int argc, wchar_t **argv)
         printf("%s: valid (%s)\n", config_path, model_role_name(cfg.role));
         return DAEMON_EXIT_OK;
     }
-    stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    signals.stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+    signals.reload = CreateEventW(NULL, FALSE, FALSE, NULL); /* one reload per signal */
+    signals.handover = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (mode == MODE_CONSOLE)
         return run_console();
 

@@ -22,8 +22,13 @@ void service_status_report(DWORD state, DWORD exit_code, DWORD wait_hint_ms)
         status.dwCheckPoint = 0;
     status.dwCurrentState = state;
     status.dwWaitHint = pending ? wait_hint_ms : 0;
+    /* PRESHUTDOWN comes first on a host shutdown, while the network is
+     * still up, so a primary can hand over; SHUTDOWN stays accepted for a
+     * service that is still running then. PARAMCHANGE reloads the config. */
     status.dwControlsAccepted =
-        state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN : 0;
+        state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN |
+                                       SERVICE_ACCEPT_PRESHUTDOWN | SERVICE_ACCEPT_PARAMCHANGE
+                                 : 0;
     if (state == SERVICE_STOPPED && exit_code != 0) {
         status.dwWin32ExitCode = ERROR_SERVICE_SPECIFIC_ERROR;
         status.dwServiceSpecificExitCode = exit_code;

@@ -577,3 +577,80 @@ done:
         SysFreeString(bclass);
     return hr;
 }
+
+HRESULT wmi_put_instance(struct wmi *wmi, const char *cls, const struct wmi_arg *props,
+                         size_t nprops, char *err, size_t cap)
+{
+    BSTR bclass = NULL, bname = NULL;
+    IWbemClassObject *class_obj = NULL, *inst = NULL;
+    VARIANT v;
+    HRESULT hr;
+
+    VariantInit(&v);
+    bclass = bstr_from_utf8(cls);
+    if (!bclass) {
+        hr = fail(err, cap, utf8_failure(cls), wmi->ns, "cannot write a WMI %s instance", cls);
+        goto done;
+    }
+    hr = IWbemServices_GetObject(wmi->svc, bclass, 0, NULL, &class_obj, NULL);
+    if (FAILED(hr)) {
+        class_obj = NULL;
+        fail(err, cap, hr, wmi->ns, "cannot get WMI class %s in %s", cls, wmi->ns);
+        goto done;
+    }
+    hr = IWbemClassObject_SpawnInstance(class_obj, 0, &inst);
+    if (FAILED(hr)) {
+        inst = NULL;
+        fail(err, cap, hr, wmi->ns, "cannot make a WMI %s instance", cls);
+        goto done;
+    }
+    for (size_t i = 0; i < nprops; i++) {
+        VariantInit(&v);
+        if (props[i].type == WMI_ARG_STRING) {
+            V_VT(&v) = VT_BSTR;
+            V_BSTR(&v) = bstr_from_utf8(props[i].s ? props[i].s : "");
+            if (!V_BSTR(&v)) {
+                V_VT(&v) = VT_EMPTY;
+                hr = fail(err, cap, utf8_failure(props[i].s ? props[i].s : ""), wmi->ns,
+                          "cannot set %s.%s", cls, props[i].name);
+                goto done;
+            }
+        } else {
+            V_VT(&v) = VT_I4;
+            V_I4(&v) = (LONG)props[i].u;
+        }
+        bname = bstr_from_utf8(props[i].name);
+        if (!bname) {
+            hr = fail(err, cap, utf8_failure(props[i].name), wmi->ns, "cannot set %s.%s", cls,
+                      props[i].name);
+            goto done;
+        }
+        hr = IWbemClassObject_Put(inst, bname, 0, &v, 0);
+        SysFreeString(bname);
+        bname = NULL;
+        VariantClear(&v);
+        if (FAILED(hr)) {
+            fail(err, cap, hr, wmi->ns, "cannot set %s.%s", cls, props[i].name);
+            goto done;
+        }
+    }
+    hr = IWbemServices_PutInstance(wmi->svc, inst, WBEM_FLAG_CREATE_OR_UPDATE, NULL, NULL);
+    if (FAILED(hr)) {
+        take_extended_status(wmi);
+        fail(err, cap, hr, wmi->ns, "cannot store the WMI %s instance in %s", cls, wmi->ns);
+        append_extended(wmi, err, cap);
+        goto done;
+    }
+    hr = S_OK;
+done:
+    VariantClear(&v);
+    if (bname)
+        SysFreeString(bname);
+    if (inst)
+        IWbemClassObject_Release(inst);
+    if (class_obj)
+        IWbemClassObject_Release(class_obj);
+    if (bclass)
+        SysFreeString(bclass);
+    return hr;
+}

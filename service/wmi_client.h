@@ -85,4 +85,12 @@ HRESULT wmi_call(struct wmi *wmi, const char *path, const char *method,
                  const struct wmi_arg *args, size_t nargs, uint32_t *return_value,
                  IWbemClassObject **out, char *err, size_t cap);
 
+/* Writes an instance of cls (a static class of this namespace, e.g. one
+ * compiled from a MOF) with these properties, creating or replacing the
+ * instance with the same key (PutInstance, WBEM_FLAG_CREATE_OR_UPDATE).
+ * Properties not given are NULL; uint64 and datetime values travel as
+ * strings (WMI_ARG_STRING), as WMI wants them. */
+HRESULT wmi_put_instance(struct wmi *wmi, const char *cls, const struct wmi_arg *props,
+                         size_t nprops, char *err, size_t cap);
+
 #endif

@@ -428,6 +428,12 @@ static void on_tick(struct agent *a, uint64_t now, struct agent_actions *out)
 
 static void on_stop(struct agent *a, uint64_t now, struct agent_actions *out)
 {
+    /* Someone to hand over to: a primary whose peer is heard, healthy and
+     * not stopping too. Judged before the step down changes the mode. */
+    a->handover = a->mode == MODEL_MODE_PRIMARY && a->set.has_peer && a->peer_heard &&
+                  a->peer.app_healthy && !a->peer.stopping &&
+                  agent_peer_silent_ms(a, now) < a->set.peer_loss_ms;
+    a->stop_epoch = a->epoch;
     a->stopping = 1;
     fire(a, T_STOP, "the service is stopping", now, out);
     a->port_desired = MODEL_PORT_DISABLED;
@@ -452,6 +458,39 @@ void agent_init(struct agent *a, const struct agent_settings *set, uint64_t pers
     a->last_transition_at = now;
     a->started_at = now;
     a->last_contact_at = now;
+}
+
+static uint64_t sooner(uint64_t at, uint64_t limit)
+{
+    return at < limit ? at : limit;
+}
+
+int agent_handover_state(const struct agent *a)
+{
+    if (!a->stopping || a->pending != AGENT_NLB_IDLE || !model_port_not_serving(a->port_actual))
+        return AGENT_HANDOVER_WAIT;
+    if (!a->handover)
+        return AGENT_HANDOVER_NOBODY;
+    /* The peer took over by a decision made after we stopped: a newer epoch. */
+    if (a->peer.mode == MODEL_MODE_PRIMARY && a->peer.port_actual == MODEL_PORT_ENABLED &&
+        a->peer.epoch > a->stop_epoch)
+        return AGENT_HANDOVER_DONE;
+    return AGENT_HANDOVER_WAIT;
+}
+
+void agent_set_settings(struct agent *a, const struct agent_settings *set, uint64_t now)
+{
+    /* Identity (pair, node, has_peer) stays: a reload never renames a node
+     * or adds a peer link whose address the shell has not opened. */
+    a->set.heartbeat_ms = set->heartbeat_ms;
+    a->set.reconcile_ms = set->reconcile_ms;
+    a->set.isolation_ms = set->isolation_ms;
+    a->set.peer_loss_ms = set->peer_loss_ms;
+    a->set.drain_ms = set->drain_ms;
+    /* A shorter period takes effect now rather than after the old one; a
+     * drain already begun keeps the end it was given. */
+    a->next_report_at = sooner(a->next_report_at, now + set->heartbeat_ms);
+    a->next_reconcile_at = sooner(a->next_reconcile_at, now + set->reconcile_ms);
 }
 
 void agent_step(struct agent *a, const struct agent_event *ev, uint64_t now,

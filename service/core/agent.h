@@ -99,6 +99,8 @@ struct agent {
     uint8_t peer_up;      /* the peer link is connected */
     uint8_t peer_heard;   /* a REPORT came from the peer since start */
     uint8_t stopping;
+    uint8_t handover;     /* at stop: primary with a healthy peer to hand over to */
+    uint64_t stop_epoch;  /* the epoch when the stop began */
     struct wire_report peer; /* the peer's last REPORT */
     uint64_t peer_heard_at;
     uint64_t started_at;
@@ -116,6 +118,25 @@ struct agent {
 /* Starts in backup with the epoch persisted by an earlier run (0 if none). */
 void agent_init(struct agent *a, const struct agent_settings *set, uint64_t persisted_epoch,
                 uint64_t now);
+
+/* A stop on host shutdown (PRESHUTDOWN) waits for the handover: after
+ * AGENT_EV_STOP, the shell keeps running events until this says it need
+ * wait no longer, or its own time limit passes. */
+enum agent_handover {
+    AGENT_HANDOVER_WAIT = 0,   /* the disable is not confirmed, or the peer not serving yet */
+    AGENT_HANDOVER_NOBODY = 1, /* port disabled; this node was not primary, or had no
+                                * healthy peer in view: nothing more to wait for */
+    AGENT_HANDOVER_DONE = 2    /* port disabled and the peer reports itself primary
+                                * with its port enabled, by a decision newer than the stop */
+};
+int agent_handover_state(const struct agent *a);
+
+/* A reloaded config's settings, applied without losing any state: mode,
+ * epoch, port, links and history stay. Only the timings (heartbeat_ms,
+ * reconcile_ms, isolation_ms, peer_loss_ms) and drain_ms are taken; pair,
+ * node and has_peer are identity and stay as agent_init set them (the shell
+ * reports a change of them as needing a restart). */
+void agent_set_settings(struct agent *a, const struct agent_settings *set, uint64_t now);
 
 /* Runs one event; out receives the actions in the order they must run. */
 void agent_step(struct agent *a, const struct agent_event *ev, uint64_t now,

@@ -52,59 +52,71 @@ struct key_spec {
     size_t offset;       /* of the field in struct config */
     size_t size;         /* of the field, terminator included for strings */
     uint32_t min, max;   /* numbers only */
+    uint8_t live;        /* a reload (PARAMCHANGE) applies it to the running
+                          * service; else it takes effect at the next start */
 };
+
+/* Whether a reload applies a key at once (LIVE) or only a restart does
+ * (RESTART): identity (role, pair and node names), every address and name
+ * something is bound to or opened with (listeners, the pipe and its group,
+ * the coordinator and peer, the NLB backend and rule, the application), the
+ * state folder and the key cannot change under a running service without
+ * half-applying it. Timings, preempt, drain and SIP probing are read afresh
+ * by the state machines and the monitor, and the log file can be reopened. */
+#define LIVE 1
+#define RESTART 0
 
 #define FIELD(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 
 static const struct key_spec keys[] = {
-    { "nlbctld", "role", KIND_ROLE, FIELD(role), 0, 0 },
-    { "nlbctld", "pipe", KIND_PIPE, FIELD(pipe), 0, 0 },
-    { "nlbctld", "state_dir", KIND_PATH, FIELD(state_dir), 0, 0 },
-    { "nlbctld", "log_file", KIND_PATH, FIELD(log_file), 0, 0 },
-    { "pair", "name", KIND_NAME, FIELD(pair), 0, 0 },
-    { "pair", "node1", KIND_NAME, FIELD(node1), 0, 0 },
-    { "pair", "node2", KIND_NAME, FIELD(node2), 0, 0 },
-    { "pair", "preferred", KIND_NAME, FIELD(preferred), 0, 0 },
-    { "agent", "node", KIND_NAME, FIELD(node), 0, 0 },
-    { "agent", "coordinator", KIND_REMOTE, FIELD(coordinator), 0, 0 },
-    { "agent", "peer", KIND_REMOTE, FIELD(peer), 0, 0 },
-    { "agent", "peer_listen", KIND_LISTEN, FIELD(peer_listen), 0, 0 },
-    { "application", "service", KIND_SERVICE, FIELD(app_service), 0, 0 },
-    { "application", "path", KIND_PATH, FIELD(app_path), 0, 0 },
-    { "application", "args", KIND_ARGS, FIELD(app_args), 0, 0 },
-    { "application", "start", KIND_BOOL, FIELD(app_start), 0, 0 },
-    { "coordinator", "listen", KIND_LISTEN, FIELD(listen), 0, 0 },
-    { "coordinator", "election_wait_ms", KIND_U32, FIELD(election_wait_ms), 0, 600000 },
+    { "nlbctld", "role", KIND_ROLE, FIELD(role), 0, 0, RESTART },
+    { "nlbctld", "pipe", KIND_PIPE, FIELD(pipe), 0, 0, RESTART },
+    { "nlbctld", "state_dir", KIND_PATH, FIELD(state_dir), 0, 0, RESTART },
+    { "nlbctld", "log_file", KIND_PATH, FIELD(log_file), 0, 0, LIVE },
+    { "pair", "name", KIND_NAME, FIELD(pair), 0, 0, RESTART },
+    { "pair", "node1", KIND_NAME, FIELD(node1), 0, 0, RESTART },
+    { "pair", "node2", KIND_NAME, FIELD(node2), 0, 0, RESTART },
+    { "pair", "preferred", KIND_NAME, FIELD(preferred), 0, 0, RESTART },
+    { "agent", "node", KIND_NAME, FIELD(node), 0, 0, RESTART },
+    { "agent", "coordinator", KIND_REMOTE, FIELD(coordinator), 0, 0, RESTART },
+    { "agent", "peer", KIND_REMOTE, FIELD(peer), 0, 0, RESTART },
+    { "agent", "peer_listen", KIND_LISTEN, FIELD(peer_listen), 0, 0, RESTART },
+    { "application", "service", KIND_SERVICE, FIELD(app_service), 0, 0, RESTART },
+    { "application", "path", KIND_PATH, FIELD(app_path), 0, 0, RESTART },
+    { "application", "args", KIND_ARGS, FIELD(app_args), 0, 0, RESTART },
+    { "application", "start", KIND_BOOL, FIELD(app_start), 0, 0, RESTART },
+    { "coordinator", "listen", KIND_LISTEN, FIELD(listen), 0, 0, RESTART },
+    { "coordinator", "election_wait_ms", KIND_U32, FIELD(election_wait_ms), 0, 600000, LIVE },
     { "coordinator", "switchover_timeout_ms", KIND_U32, FIELD(switchover_timeout_ms),
-      1000, 600000 },
-    { "coordinator", "preempt", KIND_BOOL, FIELD(preempt), 0, 0 },
-    { "coordinator", "preempt_delay_ms", KIND_U32, FIELD(preempt_delay_ms), 1000, 86400000 },
-    { "nlb", "backend", KIND_BACKEND, FIELD(backend), 0, 0 },
-    { "nlb", "vip", KIND_IPV4, FIELD(vip), 0, 0 },
-    { "nlb", "port", KIND_PORT, FIELD(port), 1, 65535 },
-    { "nlb", "sim_dir", KIND_PATH, FIELD(sim_dir), 0, 0 },
-    { "nlb", "cluster_ip", KIND_IPV4, FIELD(cluster_ip), 0, 0 },
-    { "nlb", "exec_command", KIND_ARGS, FIELD(exec_command), 0, 0 },
-    { "nlb", "exec_query", KIND_ARGS, FIELD(exec_query), 0, 0 },
-    { "nlb", "drain_ms", KIND_U32, FIELD(drain_ms), 0, 3600000 },
-    { "timing", "heartbeat_ms", KIND_U32, FIELD(heartbeat_ms), 50, 60000 },
-    { "timing", "reconcile_ms", KIND_U32, FIELD(reconcile_ms), 100, 3600000 },
-    { "timing", "reconnect_ms", KIND_U32, FIELD(reconnect_ms), 50, 60000 },
-    { "timing", "miss_count", KIND_U32, FIELD(miss_count), 2, 100 },
-    { "timing", "isolation_ms", KIND_U32, FIELD(isolation_ms), 100, 600000 },
-    { "timing", "nlb_timeout_ms", KIND_U32, FIELD(nlb_timeout_ms), 100, 600000 },
-    { "timing", "max_delay_ms", KIND_U32, FIELD(max_delay_ms), 0, 60000 },
-    { "security", "key", KIND_HEX, FIELD(key), 0, 0 },
-    { "security", "key_file", KIND_PATH, FIELD(key_file), 0, 0 },
-    { "security", "allow_unauthenticated", KIND_BOOL, FIELD(allow_unauthenticated), 0, 0 },
-    { "security", "status_group", KIND_GROUP, FIELD(status_group), 0, 0 },
-    { "sip_monitor", "node1", KIND_REMOTE, FIELD(mon_node1), 0, 0 },
-    { "sip_monitor", "node2", KIND_REMOTE, FIELD(mon_node2), 0, 0 },
-    { "sip_monitor", "vip", KIND_REMOTE, FIELD(mon_vip), 0, 0 },
-    { "sip_monitor", "interval_ms", KIND_U32, FIELD(mon_interval_ms), 100, 60000 },
-    { "sip_monitor", "timeout_ms", KIND_U32, FIELD(mon_timeout_ms), 50, 60000 },
-    { "sip_monitor", "rise", KIND_U32, FIELD(mon_rise), 1, 100 },
-    { "sip_monitor", "fall", KIND_U32, FIELD(mon_fall), 1, 100 },
+      1000, 600000, LIVE },
+    { "coordinator", "preempt", KIND_BOOL, FIELD(preempt), 0, 0, LIVE },
+    { "coordinator", "preempt_delay_ms", KIND_U32, FIELD(preempt_delay_ms), 1000, 86400000, LIVE },
+    { "nlb", "backend", KIND_BACKEND, FIELD(backend), 0, 0, RESTART },
+    { "nlb", "vip", KIND_IPV4, FIELD(vip), 0, 0, RESTART },
+    { "nlb", "port", KIND_PORT, FIELD(port), 1, 65535, RESTART },
+    { "nlb", "sim_dir", KIND_PATH, FIELD(sim_dir), 0, 0, RESTART },
+    { "nlb", "cluster_ip", KIND_IPV4, FIELD(cluster_ip), 0, 0, RESTART },
+    { "nlb", "exec_command", KIND_ARGS, FIELD(exec_command), 0, 0, RESTART },
+    { "nlb", "exec_query", KIND_ARGS, FIELD(exec_query), 0, 0, RESTART },
+    { "nlb", "drain_ms", KIND_U32, FIELD(drain_ms), 0, 3600000, LIVE },
+    { "timing", "heartbeat_ms", KIND_U32, FIELD(heartbeat_ms), 50, 60000, LIVE },
+    { "timing", "reconcile_ms", KIND_U32, FIELD(reconcile_ms), 100, 3600000, LIVE },
+    { "timing", "reconnect_ms", KIND_U32, FIELD(reconnect_ms), 50, 60000, LIVE },
+    { "timing", "miss_count", KIND_U32, FIELD(miss_count), 2, 100, LIVE },
+    { "timing", "isolation_ms", KIND_U32, FIELD(isolation_ms), 100, 600000, LIVE },
+    { "timing", "nlb_timeout_ms", KIND_U32, FIELD(nlb_timeout_ms), 100, 600000, LIVE },
+    { "timing", "max_delay_ms", KIND_U32, FIELD(max_delay_ms), 0, 60000, LIVE },
+    { "security", "key", KIND_HEX, FIELD(key), 0, 0, RESTART },
+    { "security", "key_file", KIND_PATH, FIELD(key_file), 0, 0, RESTART },
+    { "security", "allow_unauthenticated", KIND_BOOL, FIELD(allow_unauthenticated), 0, 0, RESTART },
+    { "security", "status_group", KIND_GROUP, FIELD(status_group), 0, 0, RESTART },
+    { "sip_monitor", "node1", KIND_REMOTE, FIELD(mon_node1), 0, 0, LIVE },
+    { "sip_monitor", "node2", KIND_REMOTE, FIELD(mon_node2), 0, 0, LIVE },
+    { "sip_monitor", "vip", KIND_REMOTE, FIELD(mon_vip), 0, 0, LIVE },
+    { "sip_monitor", "interval_ms", KIND_U32, FIELD(mon_interval_ms), 100, 60000, LIVE },
+    { "sip_monitor", "timeout_ms", KIND_U32, FIELD(mon_timeout_ms), 50, 60000, LIVE },
+    { "sip_monitor", "rise", KIND_U32, FIELD(mon_rise), 1, 100, LIVE },
+    { "sip_monitor", "fall", KIND_U32, FIELD(mon_fall), 1, 100, LIVE },
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
@@ -1055,7 +1067,7 @@ int config_key_from_file_text(const char *file, const char *text, size_t len, ui
                               uint8_t *key_len, char *err, size_t err_cap)
 {
     /* The same rules and messages as [security] key, naming the key file. */
-    static const struct key_spec spec = {"security", "key_file", KIND_HEX, FIELD(key), 0, 0};
+    static const struct key_spec spec = {"security", "key_file", KIND_HEX, FIELD(key), 0, 0, RESTART};
     struct parser p;
     memset(&p, 0, sizeof p);
     p.file = file;
@@ -1079,4 +1091,82 @@ int config_key_from_file_text(const char *file, const char *text, size_t len, ui
     }
     memset(&p.cfg, 0, sizeof p.cfg); /* no stray copy of the secret */
     return rc;
+}
+
+/* ---- reload --------------------------------------------------------------- */
+
+/* Two values of one key are the same setting. Strings are compared up to
+ * their terminator: the bytes after it are whatever an earlier value left. */
+static int same_value(const struct key_spec *k, const struct config *a, const struct config *b)
+{
+    const char *fa = (const char *)a + k->offset;
+    const char *fb = (const char *)b + k->offset;
+    switch (k->kind) {
+    case KIND_ROLE:
+    case KIND_U32:
+    case KIND_PORT:
+    case KIND_BOOL:
+        return memcmp(fa, fb, k->size) == 0;
+    case KIND_LISTEN:
+    case KIND_REMOTE: {
+        const struct config_endpoint *ea = (const void *)fa, *eb = (const void *)fb;
+        return ea->port == eb->port && strcmp(ea->host, eb->host) == 0;
+    }
+    case KIND_HEX:
+        return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0;
+    default:
+        return strncmp(fa, fb, k->size) == 0;
+    }
+}
+
+void config_compare(const struct config *cur, const struct config *next, struct config *applied,
+                    struct config_changes *ch)
+{
+    struct config out = *cur;
+    memset(ch, 0, sizeof *ch);
+    for (size_t i = 0; i < KEY_COUNT; i++) {
+        const struct key_spec *k = &keys[i];
+        if (same_value(k, cur, next))
+            continue;
+        if (ch->count < CONFIG_CHANGES_MAX) {
+            ch->items[ch->count].section = k->section;
+            ch->items[ch->count].key = k->key;
+            ch->items[ch->count].live = k->live;
+            ch->count++;
+        }
+        if (k->live) {
+            ch->live_count++;
+            memcpy((char *)&out + k->offset, (const char *)next + k->offset, k->size);
+        } else {
+            ch->restart_count++;
+        }
+    }
+    if (applied)
+        *applied = out;
+    wipe(out.key, sizeof out.key);
+}
+
+int config_changed(const struct config_changes *ch, const char *section, const char *key)
+{
+    for (unsigned i = 0; i < ch->count; i++)
+        if (strcmp(ch->items[i].section, section) == 0 &&
+            (!key || strcmp(ch->items[i].key, key) == 0))
+            return 1;
+    return 0;
+}
+
+size_t config_changes_text(const struct config_changes *ch, int live, char *out, size_t cap)
+{
+    struct msg m;
+    m.len = 0;
+    m.buf[0] = '\0';
+    for (unsigned i = 0; i < ch->count; i++)
+        if (ch->items[i].live == (live ? 1 : 0))
+            msg_add(&m, "%s[%s] %s", m.len ? ", " : "", ch->items[i].section, ch->items[i].key);
+    if (cap > 0) {
+        size_t n = m.len < cap - 1 ? m.len : cap - 1;
+        memcpy(out, m.buf, n);
+        out[n] = '\0';
+    }
+    return m.len;
 }

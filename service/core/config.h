@@ -134,4 +134,47 @@ int config_parse(const char *file, const char *text, size_t len, struct config *
 int config_key_from_file_text(const char *file, const char *text, size_t len, uint8_t *key,
                               uint8_t *key_len, char *err, size_t err_cap);
 
+/* ---- reload (SERVICE_CONTROL_PARAMCHANGE) ----------------------------------
+ *
+ * A running service re-reads its file with config_parse (a file that does
+ * not validate is refused whole and the config in force stays), then asks
+ * here what changed. Each key is either live (the running service applies
+ * it: [timing], [sip_monitor], [nlb] drain_ms, [coordinator] timings and
+ * preempt, [nlbctld] log_file) or needs a restart (role, pair and node
+ * names, preferred, every address, the pipe, the NLB backend and rule, the
+ * application, the state folder, [security]); a restart key is never
+ * half-applied: the service keeps its old value and says it changed. */
+
+#define CONFIG_CHANGES_MAX 64
+
+struct config_change {
+    const char *section; /* canonical names, as in the file's documentation */
+    const char *key;
+    uint8_t live;        /* 1: applied by a reload; 0: at the next restart */
+};
+
+struct config_changes {
+    unsigned count;          /* items used */
+    unsigned live_count;     /* of them live */
+    unsigned restart_count;  /* of them waiting for a restart */
+    struct config_change items[CONFIG_CHANGES_MAX];
+};
+
+/* Compares the config in force (cur) with a newly parsed, valid one (next)
+ * key by key. ch lists every key whose value differs; applied (may be NULL,
+ * may be cur itself) receives the config to run with from now on: cur with
+ * the value of every live key taken from next. Since every cross-key rule
+ * of config_parse relates keys of the same kind (the timing rule relates
+ * live keys only; preferred is restart like the node names it must match),
+ * applied is as valid as cur and next. */
+void config_compare(const struct config *cur, const struct config *next, struct config *applied,
+                    struct config_changes *ch);
+
+/* 1 if ch lists [section] key (key NULL: any key of the section). */
+int config_changed(const struct config_changes *ch, const char *section, const char *key);
+
+/* "[timing] heartbeat_ms, [nlb] drain_ms": the live (live = 1) or restart
+ * (live = 0) keys of ch, for a log line; "" if none. Returns the length. */
+size_t config_changes_text(const struct config_changes *ch, int live, char *out, size_t cap);
+
 #endif

@@ -733,6 +733,32 @@ void coordinator_init(struct coordinator *c, const struct coordinator_settings *
     model_history_add(&c->history, now, c->last_reason);
 }
 
+void coordinator_set_settings(struct coordinator *c, const struct coordinator_settings *set,
+                              uint64_t now)
+{
+    /* pair, node names and preferred are identity: kept. */
+    c->set.heartbeat_ms = set->heartbeat_ms;
+    c->set.election_wait_ms = set->election_wait_ms;
+    c->set.switchover_timeout_ms = set->switchover_timeout_ms;
+    c->set.loss_ms = set->loss_ms;
+    c->set.max_delay_ms = set->max_delay_ms;
+    if (!set->preempt || set->preempt_delay_ms != c->set.preempt_delay_ms)
+        c->preferred_ready_since = 0; /* the delay counts under the new rule */
+    c->set.preempt = set->preempt;
+    c->set.preempt_delay_ms = set->preempt_delay_ms;
+    c->set.disconnect_confirm_ms = set->disconnect_confirm_ms;
+    /* Active SIP monitoring switched on or off: no verdict carries over. */
+    if (set->probe_enabled != c->set.probe_enabled)
+        for (int i = 0; i < 2; i++)
+            c->nodes[i].probe = set->probe_enabled ? MODEL_PROBE_UNKNOWN : MODEL_PROBE_OFF;
+    c->set.probe_enabled = set->probe_enabled;
+    /* A shorter heartbeat takes effect now; a transfer in progress keeps
+     * the deadline it was given. */
+    for (int i = 0; i < 2; i++)
+        if (c->nodes[i].next_heartbeat_at > now + set->heartbeat_ms)
+            c->nodes[i].next_heartbeat_at = now + set->heartbeat_ms;
+}
+
 void coordinator_step(struct coordinator *c, const struct coordinator_event *ev, uint64_t now,
                       struct coordinator_actions *out)
 {

@@ -130,6 +130,13 @@ struct coordinator {
 void coordinator_init(struct coordinator *c, const struct coordinator_settings *set,
                       uint64_t persisted_epoch, uint64_t now);
 
+/* A reloaded config's settings, applied without losing any state (phase,
+ * primary, epoch, nodes, history, a transfer in progress). Timings,
+ * preempt and preempt_delay_ms are taken (a preempt delay being counted
+ * starts again); pair, node[] and preferred are identity and stay. */
+void coordinator_set_settings(struct coordinator *c, const struct coordinator_settings *set,
+                              uint64_t now);
+
 void coordinator_step(struct coordinator *c, const struct coordinator_event *ev, uint64_t now,
                       struct coordinator_actions *out);
 

@@ -24,6 +24,10 @@ silent install, upgrade, uninstall, purge, checked on the host's real state
   6. install an agent with the sim NLB: the core's events (safe start 101,
      port confirmed 124) are reported with their IDs; purge.
 
+WMI: each installer installs mof\\nlbctl.mof and runs mofcomp and nlbctld
+--wmi-check; under Wine (mofcomp is a stub) the class stays unavailable and
+the service reports it once (event 19) while everything above works.
+
 Event Log: Wine's ReportEventW stores nothing; with WINEDEBUG given to the
 host's services.exe (and so to nlbctld) Wine prints each call's type, ID and
 text, which is what the Event Log checks read (service starting 1, running
@@ -259,7 +263,7 @@ def status():
 def check_installed(expect_config, pair):
     log("checking the installed state")
     for f in ("nlbctld.exe", "nlbctl.exe", "nlbctld.example.ini", r"templates\nlbctld-agent.ini",
-              r"templates\nlbctld-coordinator.ini"):
+              r"templates\nlbctld-coordinator.ini", "nlbctl.mof", "nlbctl-remove.mof"):
         if not os.path.isfile(host_path(INSTALL_DIR + "\\" + f)):
             raise TestFailure(f"{INSTALL_DIR}\\{f} is missing")
     if read_bytes(config_file()) != expect_config:
@@ -325,8 +329,10 @@ def reported_events():
             pending[m.group(1)] = (EVENT_TYPES.get(int(m.group(2), 16), m.group(2)),
                                    int(m.group(3), 16))
             continue
-        # the text comes as trace, warn or err by the event's type
-        m = re.match(r'^([0-9a-f]+):(?:trace|warn|err):eventlog:ReportEventW L"(.*)"$', line)
+        # the text comes as trace, warn or err by the event's type; Wine
+        # cuts a long one short with "..." after the closing quote
+        m = re.match(r'^([0-9a-f]+):(?:trace|warn|err):eventlog:ReportEventW L"(.*)"(?:\.\.\.)?$',
+                     line)
         if m and m.group(1) in pending:
             etype, eid = pending.pop(m.group(1))
             events.append((etype, eid, m.group(2)))
@@ -340,6 +346,27 @@ def wait_event(etype, eid, text, timeout=30):
         return any(e == (etype, eid, e[2]) and text in e[2] for e in reported_events())
     wait_until(f"Event Log event {eid & 0xFFFF} ({etype}) with '{text}'", found, timeout=timeout)
     log(f"event {eid & 0xFFFF} ({etype}) reported: ...{text}...")
+
+
+def check_wmi_warning():
+    """The installer ran mofcomp and nlbctld --wmi-check, neither failing the
+    installation; Wine's mofcomp compiles nothing, so the running service
+    finds no root\\nlbctl and says so exactly once (event 19)."""
+    wait_event("warning", 0x80000013, r"root\\nlbctl Nlbctl_Status is not available")
+    n = sum(1 for e in reported_events() if e[1] == 0x80000013)
+    if n != 1:
+        raise TestFailure(f"event 19 reported {n} times, want once")
+    r = wine(INSTALL_DIR + r"\nlbctld.exe", "--wmi-check", check=False)
+    if r.returncode != 3 or "not available" not in r.stderr:
+        raise TestFailure(f"nlbctld --wmi-check under Wine: exit {r.returncode}: {r.stderr}")
+    if KIND == "msi":
+        # The deferred actions ran (their failure is ignored on purpose).
+        with open(os.path.join(WORK, "msiexec-1.log"), errors="replace") as f:
+            text = f.read()
+        for action in ("MofCompile", "WmiCheck"):
+            if not re.search(rf"Action ended [^:]+:[^:]+:[^:]+: {action}\.", text):
+                raise TestFailure(f"the MSI did not run its {action} action")
+    log("WMI status class unavailable under Wine: one warning (event 19); install unaffected")
 
 
 def check_uninstalled(expect_config):
@@ -419,6 +446,7 @@ def main():
         wait_event("information", 0x40000001, "starting as coordinator")
         wait_event("information", 0x400000C8, "coordinator for pair first")
         wait_event("information", 0x40000002, "running as a service")
+        check_wmi_warning()
         if "not registered" in service_log():
             raise TestFailure("the service says its Event Log source is not registered:\n"
                               + service_log())

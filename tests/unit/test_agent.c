@@ -2022,6 +2022,163 @@ START_TEST(app_health_needs_both)
 }
 END_TEST
 
+
+/* ---- reloaded settings (PARAMCHANGE) ---------------------------------------------- */
+
+/* A primary keeps mode, epoch, port and history; the new timings rule the
+ * next heartbeat and isolation; identity stays. */
+START_TEST(set_settings_keeps_state)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_primary(&a, 7, &out);
+    unsigned hist = a.history.count;
+    struct agent_settings set;
+    settings(&set);
+    strcpy(set.node, "renamed");
+    strcpy(set.pair, "otherpair");
+    set.has_peer = 1;
+    set.heartbeat_ms = 200;
+    set.reconcile_ms = 1000;
+    set.isolation_ms = 3000;
+    set.peer_loss_ms = 4000;
+    set.drain_ms = 2500;
+    agent_set_settings(&a, &set, T0 + 120);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_PRIMARY);
+    ck_assert_uint_eq(a.epoch, 7);
+    ck_assert_uint_eq(a.port_actual, MODEL_PORT_ENABLED);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_ENABLED);
+    ck_assert_uint_eq(a.history.count, hist);
+    ck_assert_str_eq(a.set.node, "web1");
+    ck_assert_str_eq(a.set.pair, "pair1");
+    ck_assert_uint_eq(a.set.has_peer, 0);
+    ck_assert_uint_eq(a.set.heartbeat_ms, 200);
+    ck_assert_uint_eq(a.set.reconcile_ms, 1000);
+    ck_assert_uint_eq(a.set.isolation_ms, 3000);
+    ck_assert_uint_eq(a.set.peer_loss_ms, 4000);
+    ck_assert_uint_eq(a.set.drain_ms, 2500);
+    ck_assert_uint_le(a.next_report_at, T0 + 120 + 200);
+    ck_assert_uint_le(a.next_reconcile_at, T0 + 120 + 1000);
+    /* The longer isolation_ms is the one that counts: no fence at the old
+     * limit (last contact T0 + 100), a fence after the new one. */
+    ev_plain(&a, AGENT_EV_COORD_DOWN, T0 + 130, &out);
+    ev_plain(&a, AGENT_EV_TICK, T0 + 100 + ISO + 10, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_PRIMARY);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_ENABLED);
+    ev_plain(&a, AGENT_EV_TICK, T0 + 100 + 3000, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_ERROR, "isolated"), 0);
+    ck_assert_uint_eq(a.epoch, 7);
+}
+END_TEST
+
+/* A longer heartbeat does not postpone a report already due sooner. */
+START_TEST(set_settings_longer_periods)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_backup(&a, 3, &out);
+    uint64_t report = a.next_report_at, reconcile = a.next_reconcile_at;
+    struct agent_settings set;
+    settings(&set);
+    set.heartbeat_ms = 5000;
+    set.reconcile_ms = 60000;
+    agent_set_settings(&a, &set, T0 + 30);
+    ck_assert_uint_eq(a.next_report_at, report);
+    ck_assert_uint_eq(a.next_reconcile_at, reconcile);
+    ck_assert_uint_eq(a.set.heartbeat_ms, 5000);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+    ck_assert_uint_eq(a.epoch, 3);
+}
+END_TEST
+
+
+/* ---- handover on host shutdown (PRESHUTDOWN) ------------------------------------- */
+
+/* Primary at epoch 7 with a peer link, the peer a healthy backup. */
+static void primary_with_backup_peer(struct agent *a, struct agent_actions *out)
+{
+    init_agent_peer(a, 6);
+    ev_plain(a, AGENT_EV_START, T0, out);
+    ev_nlb_done(a, MODEL_PORT_DISABLED, 1, T0 + 10, out);
+    ev_plain(a, AGENT_EV_COORD_UP, T0 + 20, out);
+    ev_plain(a, AGENT_EV_PEER_UP, T0 + 30, out);
+    ev_heartbeat(a, 6, 0, T0 + 100, out);
+    ev_set_role(a, 7, MODEL_MODE_PRIMARY, T0 + 100, out);
+    ev_nlb_done(a, MODEL_PORT_ENABLED, 1, T0 + 110, out);
+    ev_peer_report(a, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 7, 50, T0 + 150, out);
+    ck_assert_uint_eq(a->mode, MODEL_MODE_PRIMARY);
+    ck_assert_uint_eq(agent_handover_state(a), AGENT_HANDOVER_WAIT); /* not stopping */
+}
+
+/* Done only when our disable is read back and the peer reports itself
+ * primary with its port enabled by a decision newer than the stop. */
+START_TEST(handover_waits_for_peer)
+{
+    struct agent a;
+    struct agent_actions out;
+    primary_with_backup_peer(&a, &out);
+    ev_plain(&a, AGENT_EV_STOP, T0 + 200, &out);
+    ck_assert_uint_eq(a.handover, 1);
+    ck_assert_uint_eq(a.stop_epoch, 7);
+    ck_assert_uint_eq(agent_handover_state(&a), AGENT_HANDOVER_WAIT); /* disable running */
+    ev_nlb_done(&a, MODEL_PORT_DISABLED, 1, T0 + 210, &out);
+    ck_assert_int_ge(find_send(&out, WIRE_REPORT), 0); /* the coordinator hears "stopping" */
+    ck_assert_uint_eq(agent_handover_state(&a), AGENT_HANDOVER_WAIT); /* peer still backup */
+    /* A stale report (the old epoch) does not count. */
+    ev_peer_report(&a, MODEL_MODE_PRIMARY, 1, MODEL_PORT_ENABLED, 7, 50, T0 + 250, &out);
+    ck_assert_uint_eq(agent_handover_state(&a), AGENT_HANDOVER_WAIT);
+    /* Promoted, but the enable not read back yet. */
+    ev_peer_report(&a, MODEL_MODE_PRIMARY, 1, MODEL_PORT_DISABLED, 8, 50, T0 + 300, &out);
+    ck_assert_uint_eq(agent_handover_state(&a), AGENT_HANDOVER_WAIT);
+    ev_peer_report(&a, MODEL_MODE_PRIMARY, 1, MODEL_PORT_ENABLED, 8, 50, T0 + 320, &out);
+    ck_assert_uint_eq(agent_handover_state(&a), AGENT_HANDOVER_DONE);
+}
+END_TEST
+
+/* A disable that is not confirmed keeps it waiting (the shell's limit ends it). */
+START_TEST(handover_needs_confirmed_disable)
+{
+    struct agent a;
+    struct agent_actions out;
+    primary_with_backup_peer(&a, &out);
+    ev_plain(&a, AGENT_EV_STOP, T0 + 200, &out);
+    ev_nlb_done(&a, MODEL_PORT_ENABLED, 0, T0 + 210, &out);
+    ev_peer_report(&a, MODEL_MODE_PRIMARY, 1, MODEL_PORT_ENABLED, 8, 50, T0 + 320, &out);
+    ck_assert_uint_eq(agent_handover_state(&a), AGENT_HANDOVER_WAIT);
+}
+END_TEST
+
+/* Nobody to wait for: a backup, a primary without a peer link, or one
+ * whose peer is unhealthy or silent. */
+START_TEST(handover_nobody)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_backup(&a, 3, &out);
+    ev_plain(&a, AGENT_EV_STOP, T0 + 200, &out);
+    ck_assert_uint_eq(a.handover, 0);
+    ev_nlb_done(&a, MODEL_PORT_DISABLED, 1, T0 + 210, &out);
+    ck_assert_uint_eq(agent_handover_state(&a), AGENT_HANDOVER_NOBODY);
+
+    ready_primary(&a, 7, &out); /* no peer link */
+    ev_plain(&a, AGENT_EV_STOP, T0 + 200, &out);
+    ck_assert_uint_eq(a.handover, 0);
+    ck_assert_uint_eq(agent_handover_state(&a), AGENT_HANDOVER_WAIT);
+    ev_nlb_done(&a, MODEL_PORT_DISABLED, 1, T0 + 210, &out);
+    ck_assert_uint_eq(agent_handover_state(&a), AGENT_HANDOVER_NOBODY);
+
+    primary_with_backup_peer(&a, &out);
+    ev_peer_report(&a, MODEL_MODE_BACKUP, 0, MODEL_PORT_DISABLED, 7, 50, T0 + 160, &out);
+    ev_plain(&a, AGENT_EV_STOP, T0 + 200, &out);
+    ck_assert_uint_eq(a.handover, 0);
+
+    primary_with_backup_peer(&a, &out);
+    ev_plain(&a, AGENT_EV_STOP, T0 + 150 + PEER_LOSS, &out);
+    ck_assert_uint_eq(a.handover, 0);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("agent");
@@ -2112,6 +2269,17 @@ Suite *make_suite(void)
     tcase_add_test(tc, peer_hello_checked);
     tcase_add_test(tc, peer_cannot_give_orders);
     tcase_add_test(tc, status_peer_link_last_change);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("handover");
+    tcase_add_test(tc, handover_waits_for_peer);
+    tcase_add_test(tc, handover_needs_confirmed_disable);
+    tcase_add_test(tc, handover_nobody);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("settings");
+    tcase_add_test(tc, set_settings_keeps_state);
+    tcase_add_test(tc, set_settings_longer_periods);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("history");

@@ -1657,10 +1657,167 @@ START_TEST(example_commented_settings)
 }
 END_TEST
 
+
+/* ---- reload: what a PARAMCHANGE applies and what waits for a restart ---- */
+
+START_TEST(reload_no_change)
+{
+    struct config a, b, applied;
+    struct config_changes ch;
+    PARSE_OK(AGENT_TEXT, &a);
+    /* The same settings written another way (comments, case, spaces). */
+    PARSE_OK("; the same\n" SECURITY_TEXT "[NLBCTLD]\nrole=AGENT\n[agent]\nnode = web1\n"
+             "coordinator = 192.0.2.5:7400\n[nlb]\nbackend = sim\nvip = 192.0.2.10\n"
+             "port = 5060\nsim_dir = C:\\ProgramData\\nlbctl\\sim\n", &b);
+    config_compare(&a, &b, &applied, &ch);
+    ck_assert_uint_eq(ch.count, 0);
+    ck_assert_uint_eq(ch.live_count, 0);
+    ck_assert_uint_eq(ch.restart_count, 0);
+    ck_assert_int_eq(memcmp(&applied, &a, sizeof a), 0);
+    char text[256];
+    ck_assert_uint_eq(config_changes_text(&ch, 1, text, sizeof text), 0);
+    ck_assert_str_eq(text, "");
+}
+END_TEST
+
+START_TEST(reload_live_keys_applied)
+{
+    struct config a, b, applied;
+    struct config_changes ch;
+    PARSE_OK(AGENT_TEXT, &a);
+    PARSE_OK(AGENT_TEXT "drain_ms = 2000\n[timing]\nheartbeat_ms = 600\nreconcile_ms = 3000\n"
+             "[nlbctld]\nlog_file = C:\\logs\\n.log\n", &b);
+    config_compare(&a, &b, &applied, &ch);
+    ck_assert_uint_eq(ch.count, 4);
+    ck_assert_uint_eq(ch.live_count, 4);
+    ck_assert_uint_eq(ch.restart_count, 0);
+    ck_assert_uint_eq(applied.drain_ms, 2000);
+    ck_assert_uint_eq(applied.heartbeat_ms, 600);
+    ck_assert_uint_eq(applied.reconcile_ms, 3000);
+    ck_assert_str_eq(applied.log_file, "C:\\logs\\n.log");
+    ck_assert(config_changed(&ch, "timing", "heartbeat_ms"));
+    ck_assert(config_changed(&ch, "timing", NULL));
+    ck_assert(!config_changed(&ch, "timing", "miss_count"));
+    ck_assert(!config_changed(&ch, "sip_monitor", NULL));
+    char text[256];
+    config_changes_text(&ch, 1, text, sizeof text);
+    ck_assert_str_eq(text, "[nlbctld] log_file, [nlb] drain_ms, [timing] heartbeat_ms, "
+                           "[timing] reconcile_ms");
+    config_changes_text(&ch, 0, text, sizeof text);
+    ck_assert_str_eq(text, "");
+}
+END_TEST
+
+/* Identity, addresses and the key are reported, never half-applied. */
+START_TEST(reload_restart_keys_kept)
+{
+    struct config a, b, applied;
+    struct config_changes ch;
+    PARSE_OK(AGENT_TEXT, &a);
+    PARSE_OK("[security]\nkey = 00112233445566778899aabbccddeeff00112233445566778899aabbccddee00\n"
+             "[nlbctld]\nrole = agent\npipe = other\n[agent]\nnode = web9\n"
+             "coordinator = 192.0.2.6:7400\n[nlb]\nbackend = sim\nvip = 192.0.2.10\n"
+             "port = 5061\nsim_dir = C:\\ProgramData\\nlbctl\\sim\n"
+             "[timing]\nisolation_ms = 1200\n", &b);
+    config_compare(&a, &b, &applied, &ch);
+    ck_assert_uint_eq(ch.live_count, 1);
+    ck_assert_uint_eq(ch.restart_count, 5);
+    ck_assert_uint_eq(applied.isolation_ms, 1200);
+    ck_assert_str_eq(applied.node, "web1");
+    ck_assert_str_eq(applied.pipe, "nlbctld");
+    ck_assert_str_eq(applied.coordinator.host, "192.0.2.5");
+    ck_assert_uint_eq(applied.port, 5060);
+    ck_assert_int_eq(memcmp(applied.key, a.key, a.key_len), 0);
+    char text[256];
+    config_changes_text(&ch, 0, text, sizeof text);
+    ck_assert_str_eq(text, "[nlbctld] pipe, [agent] node, [agent] coordinator, [nlb] port, "
+                           "[security] key");
+    config_changes_text(&ch, 1, text, sizeof text);
+    ck_assert_str_eq(text, "[timing] isolation_ms");
+}
+END_TEST
+
+/* The role itself is a restart key: a coordinator stays a coordinator. */
+START_TEST(reload_role_and_pair_kept)
+{
+    struct config a, b, applied;
+    struct config_changes ch;
+    PARSE_OK(COORDINATOR_TEXT, &a);
+    PARSE_OK(AGENT_TEXT, &b);
+    config_compare(&a, &b, &applied, &ch);
+    ck_assert(config_changed(&ch, "nlbctld", "role"));
+    ck_assert(config_changed(&ch, "pair", "node1"));
+    ck_assert(config_changed(&ch, "agent", "node"));
+    ck_assert_uint_eq(applied.role, MODEL_ROLE_COORDINATOR);
+    ck_assert_str_eq(applied.node1, "web1");
+    ck_assert_str_eq(applied.node2, "web2");
+    ck_assert_str_eq(applied.node, "");
+    for (unsigned i = 0; i < ch.count; i++)
+        ck_assert_msg(!ch.items[i].live || strcmp(ch.items[i].section, "timing") == 0 ||
+                          strcmp(ch.items[i].section, "nlb") == 0,
+                      "[%s] %s reported live", ch.items[i].section, ch.items[i].key);
+}
+END_TEST
+
+/* Coordinator keys: preempt and SIP probing are live, preferred is not
+ * (it must name one of the node names, which are restart keys). */
+START_TEST(reload_coordinator_keys)
+{
+    struct config a, b, applied;
+    struct config_changes ch;
+    PARSE_OK(COORDINATOR_TEXT, &a);
+    PARSE_OK(COORDINATOR_TEXT "preferred = web2\n[coordinator]\npreempt = yes\n"
+             "preempt_delay_ms = 5000\nswitchover_timeout_ms = 9000\nlisten = 127.0.0.1:7500\n"
+             "[sip_monitor]\nnode1 = 192.0.2.1:5060\nnode2 = 192.0.2.2:5060\nfall = 2\n", &b);
+    config_compare(&a, &b, &applied, &ch);
+    ck_assert_uint_eq(applied.preempt, 1);
+    ck_assert_uint_eq(applied.preempt_delay_ms, 5000);
+    ck_assert_uint_eq(applied.switchover_timeout_ms, 9000);
+    ck_assert_uint_eq(applied.mon_node1.port, 5060);
+    ck_assert_str_eq(applied.mon_node2.host, "192.0.2.2");
+    ck_assert_uint_eq(applied.mon_fall, 2);
+    ck_assert_str_eq(applied.preferred, a.preferred);
+    ck_assert_uint_eq(applied.listen.port, 7400);
+    char text[256];
+    config_changes_text(&ch, 0, text, sizeof text);
+    ck_assert_str_eq(text, "[pair] preferred, [coordinator] listen");
+    ck_assert(config_changed(&ch, "sip_monitor", NULL));
+    /* And back: monitoring switched off again is live too. */
+    config_compare(&applied, &a, &applied, &ch);
+    ck_assert_uint_eq(applied.mon_node1.port, 0);
+    ck_assert_uint_eq(applied.preempt, 0);
+    ck_assert_uint_eq(ch.restart_count, 0);
+}
+END_TEST
+
+/* The list is cut to the buffer, never overflowing it. */
+START_TEST(reload_text_truncated)
+{
+    struct config a, b;
+    struct config_changes ch;
+    PARSE_OK(AGENT_TEXT, &a);
+    PARSE_OK(AGENT_TEXT "drain_ms = 2000\n[timing]\nheartbeat_ms = 600\n", &b);
+    config_compare(&a, &b, NULL, &ch);
+    char text[8];
+    size_t n = config_changes_text(&ch, 1, text, sizeof text);
+    ck_assert_uint_gt(n, sizeof text);
+    ck_assert_uint_eq(strlen(text), sizeof text - 1);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("config");
     TCase *tc;
+
+    tc = tcase_create("reload");
+    tcase_add_test(tc, reload_no_change);
+    tcase_add_test(tc, reload_live_keys_applied);
+    tcase_add_test(tc, reload_restart_keys_kept);
+    tcase_add_test(tc, reload_role_and_pair_kept);
+    tcase_add_test(tc, reload_coordinator_keys);
+    tcase_add_test(tc, reload_text_truncated);
+    suite_add_tcase(s, tc);
 
     tc = tcase_create("valid_agent");
     tcase_add_test(tc, valid_agent);

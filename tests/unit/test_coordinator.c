@@ -3125,6 +3125,81 @@ START_TEST(stopping_primary_fails_over_at_once)
 }
 END_TEST
 
+
+/* ---- reloaded settings (PARAMCHANGE) ---------------------------------------------- */
+
+/* Phase, primary, epoch and identity stay; preempt switched on by a reload
+ * fails back after the new delay, counted from the reload. */
+START_TEST(set_settings_preempt_on)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web2_preferred_web1(&c, 0, &out);
+    for (uint64_t t = T0 + HB; t < T0 + 4 * HB; t += HB) {
+        keepalive(&c, t - 1, &out);
+        ev_tick(&c, t, &out);
+    }
+    struct coordinator_settings set;
+    settings(&set, 1); /* preferred web2: identity, not taken */
+    strcpy(set.pair, "renamed");
+    set.preempt = 1;
+    set.preempt_delay_ms = 2000;
+    set.heartbeat_ms = 250;
+    const uint64_t at = T0 + 4 * HB;
+    coordinator_set_settings(&c, &set, at);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_int_eq(c.primary, 1);
+    ck_assert_uint_eq(c.epoch, 6);
+    ck_assert_uint_eq(c.set.preferred, 0);
+    ck_assert_str_eq(c.set.pair, "pair1");
+    ck_assert_uint_eq(c.set.heartbeat_ms, 250);
+    for (int i = 0; i < 2; i++)
+        ck_assert_uint_le(c.nodes[i].next_heartbeat_at, at + 250);
+    uint64_t t = at + 250;
+    for (; t < at + 2000; t += 250) {
+        keepalive(&c, t - 1, &out);
+        ev_tick(&c, t, &out);
+        ck_assert_uint_eq(count_roles(&out), 0);
+    }
+    int demoted = 0;
+    for (; t < at + 2000 + 1000 && !demoted; t += 250) {
+        keepalive(&c, t - 1, &out);
+        ev_tick(&c, t, &out);
+        demoted = c.phase == MODEL_PHASE_DEMOTING;
+    }
+    ck_assert_msg(demoted, "preempt did not start after the reloaded delay");
+    ck_assert_uint_eq(c.epoch, 7);
+    expect_set_role(&out, C2, MODEL_MODE_BACKUP, 7);
+}
+END_TEST
+
+/* Preempt switched off by a reload: the delay being counted is dropped. */
+START_TEST(set_settings_preempt_off)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web2_preferred_web1(&c, 1, &out);
+    uint64_t t = T0 + HB;
+    for (; t < T0 + PDELAY / 2; t += HB) {
+        keepalive(&c, t - 1, &out);
+        ev_tick(&c, t, &out);
+    }
+    ck_assert_uint_ne(c.preferred_ready_since, 0);
+    struct coordinator_settings set;
+    settings(&set, 0);
+    set.preempt = 0;
+    coordinator_set_settings(&c, &set, t);
+    ck_assert_uint_eq(c.preferred_ready_since, 0);
+    for (; t < T0 + 3 * PDELAY; t += HB) {
+        keepalive(&c, t - 1, &out);
+        ev_tick(&c, t, &out);
+        ck_assert_uint_eq(count_roles(&out), 0);
+    }
+    ck_assert_int_eq(c.primary, 1);
+    ck_assert_uint_eq(c.epoch, 6);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("coordinator");
@@ -3247,6 +3322,11 @@ Suite *make_suite(void)
 
     tc = tcase_create("split_brain");
     tcase_add_test(tc, reconnect_old_primary_demoted);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("settings");
+    tcase_add_test(tc, set_settings_preempt_on);
+    tcase_add_test(tc, set_settings_preempt_off);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("preempt");
