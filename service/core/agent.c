@@ -67,6 +67,7 @@ static void fill_report(const struct agent *a, uint64_t now, struct wire_msg *m)
     if (a->pending != AGENT_NLB_IDLE && r->port_actual == MODEL_PORT_DISCONNECTED)
         r->port_actual = MODEL_PORT_UNKNOWN;
     r->peer_silent_ms = agent_peer_silent_ms(a, now);
+    r->peer_heard = a->peer_heard;
     if (a->peer_heard) {
         r->peer_mode = a->peer.mode;
         r->peer_app_healthy = a->peer.app_healthy;

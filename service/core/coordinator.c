@@ -826,7 +826,10 @@ void coordinator_status(const struct coordinator *c, uint64_t now, struct wire_s
         s->sip_probe = n->probe;
         if (n->have_report) {
             /* The report's view, aged: a node we no longer hear says nothing new. */
-            s->peer_link = n->connected && n->report.peer_silent_ms != WIRE_SILENT_NEVER &&
+            /* Never heard: peer_silent_ms counts from the agent's start, which
+             * says nothing of a link that was never up. */
+            s->peer_link = n->connected && n->report.peer_heard &&
+                           n->report.peer_silent_ms != WIRE_SILENT_NEVER &&
                            (uint64_t)n->report.peer_silent_ms + (now - n->last_heard_at) <
                                c->set.loss_ms;
             utf8_copy(s->last_change, sizeof s->last_change, n->report.reason);

@@ -169,6 +169,7 @@ static void pack_payload(struct cursor *c, const struct wire_msg *m)
         put_u64(c, m->u.report.peer_epoch);
         put_str(c, m->u.report.reason, WIRE_REASON_MAX);
         put_u8(c, m->u.report.stopping);
+        put_u8(c, m->u.report.peer_heard);
         break;
     case WIRE_SET_ROLE:
         put_u64(c, m->u.set_role.epoch);
@@ -248,6 +249,7 @@ static void unpack_payload(struct cursor *c, struct wire_msg *m)
         m->u.report.peer_epoch = get_u64(c);
         get_str(c, m->u.report.reason, sizeof m->u.report.reason);
         m->u.report.stopping = get_bool(c);
+        m->u.report.peer_heard = get_bool(c);
         break;
     case WIRE_SET_ROLE:
         m->u.set_role.epoch = get_u64(c);

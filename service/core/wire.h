@@ -86,6 +86,8 @@ struct wire_report {
     uint64_t peer_epoch;
     char reason[WIRE_REASON_MAX + 1]; /* the last transition and why */
     uint8_t stopping; /* the agent is shutting down: it will not enable again */
+    uint8_t peer_heard; /* it has heard its peer since it started (peer_silent_ms
+                         * counts from its start until then) */
 };
 
 struct wire_set_role {

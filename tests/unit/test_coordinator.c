@@ -182,6 +182,7 @@ static void ev_report_peer(struct coordinator *c, uint32_t conn, uint64_t epoch,
     m.u.report.peer_app_healthy = 1;
     m.u.report.peer_port = peer_port;
     m.u.report.peer_epoch = epoch;
+    m.u.report.peer_heard = peer_silent_ms != WIRE_SILENT_NEVER;
     snprintf(m.u.report.reason, sizeof m.u.report.reason, "%s", "reported by the test");
     ev_msg(c, conn, &m, now, out);
 }
@@ -2827,6 +2828,18 @@ START_TEST(status_peer_link_last_change)
     ck_assert_str_eq(st.nodes[0].last_change, "reported by the test");
     ck_assert_uint_eq(st.nodes[1].peer_link, 0); /* no peer link configured */
     ck_assert_str_eq(st.nodes[1].last_change, "");
+    /* Never heard its peer: a short silence (counted from its start) is
+     * not a link that is up. */
+    struct wire_msg never;
+    memset(&never, 0, sizeof never);
+    never.type = WIRE_REPORT;
+    never.u.report.epoch = 5;
+    never.u.report.app_healthy = 1;
+    never.u.report.port_desired = never.u.report.port_actual = MODEL_PORT_DISABLED;
+    never.u.report.peer_silent_ms = 100;
+    ev_msg(&c, C2, &never, T0 + 30, &out);
+    coordinator_status(&c, T0 + 40, &st);
+    ck_assert_uint_eq(st.nodes[1].peer_link, 0);
 
     ev_report_peer(&c, C1, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, LOSS - 1,
                    MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, T0 + 30, &out);
@@ -2846,6 +2859,7 @@ START_TEST(status_peer_link_last_change)
     m.u.report.port_desired = MODEL_PORT_DISABLED;
     m.u.report.port_actual = MODEL_PORT_DISABLED;
     m.u.report.peer_silent_ms = 0;
+    m.u.report.peer_heard = 1;
     memset(m.u.report.reason, 'r', WIRE_REASON_MAX);
     ev_msg(&c, C2, &m, T0 + 50, &out);
     coordinator_status(&c, T0 + 50, &st);

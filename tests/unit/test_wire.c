@@ -416,7 +416,7 @@ START_TEST(round_trip_exact_bytes)
 
     /* REPORT: epoch, mode, app_healthy, port_desired, port_actual,
      * peer_silent_ms, peer_mode, peer_app_healthy, peer_port, peer_epoch,
-     * reason, stopping. */
+     * reason, stopping, peer_heard. */
     memset(&m, 0, sizeof m);
     m.type = WIRE_REPORT;
     m.id = 1;
@@ -432,11 +432,12 @@ START_TEST(round_trip_exact_bytes)
     m.u.report.peer_epoch = 0x1112131415161718ull;
     strcpy(m.u.report.reason, "ok");
     m.u.report.stopping = 1;
+    m.u.report.peer_heard = 1;
     static const uint8_t want_report[] = {
-        'N', 'L', 1, 2, 0, 0, 0, 31, 0, 0, 0, 1,               /* header */
+        'N', 'L', 1, 2, 0, 0, 0, 32, 0, 0, 0, 1,               /* header */
         1, 2, 3, 4, 5, 6, 7, 8, 1, 1, 1, 2,                    /* epoch .. port_actual */
         0x0A, 0x0B, 0x0C, 0x0D, 0, 1, 3,                       /* peer_silent_ms .. port */
-        0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 2, 'o', 'k', 1};
+        0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 2, 'o', 'k', 1, 1};
     len = encode_ok(&m, buf, sizeof buf);
     ck_assert_uint_eq(len, sizeof want_report);
     ck_assert_mem_eq(buf, want_report, sizeof want_report);
