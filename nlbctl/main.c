@@ -6,14 +6,15 @@
  *   nlbctl port enable|disable|drain|query VIP:PORT [--backend wmi|exec|sim] ...
  *
  * Results on stdout, diagnostics on stderr, exit codes below (README.md
- * documents them; scripts rely on them). */
+ * documents them; scripts rely on them). The words are parsed in args.c
+ * (portable, unit-tested and fuzzed natively); this file carries them out. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <windows.h>
 
+#include "args.h"
 #include "config.h"
-#include "utf8.h"
 #include "nlb_worker.h"
 #include "pipe_client.h"
 #include "status_print.h"
@@ -31,9 +32,8 @@ enum nlbctl_exit {
 };
 
 #define STATUS_TIMEOUT_MS 5000
-#define DEFAULT_SWITCHOVER_S 30
 
-static const char *pipe_name = "nlbctld";
+static const char *pipe_name = NLBCTL_DEFAULT_PIPE;
 
 static void usage(FILE *to)
 {
@@ -82,17 +82,8 @@ static int result_exit(int32_t code)
 }
 
 /* status and history: a read-only request, an answer printed as a table or JSON. */
-static int cmd_read(const char *name, uint8_t type, int argc, char **argv)
+static int cmd_read(uint8_t type, int json)
 {
-    int json = 0;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else {
-            fprintf(stderr, "nlbctl %s: unknown option '%s'\n", name, argv[i]);
-            return EXIT_USAGE;
-        }
-    }
     struct wire_msg req, reply;
     memset(&req, 0, sizeof req);
     req.type = type;
@@ -122,45 +113,14 @@ static int cmd_read(const char *name, uint8_t type, int argc, char **argv)
     return EXIT_OK;
 }
 
-/* Parses a whole number of seconds from 1 to 3600. */
-static int parse_seconds(const char *s, uint32_t *out)
-{
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < 1 || v > 3600)
-        return -1;
-    *out = (uint32_t)v;
-    return 0;
-}
-
-static int cmd_switchover(int argc, char **argv)
+static int cmd_switchover(const struct nlbctl_args *args)
 {
     struct wire_msg req, reply;
     memset(&req, 0, sizeof req);
     req.type = WIRE_SWITCHOVER_REQ;
     req.id = GetCurrentProcessId();
-    uint32_t seconds = DEFAULT_SWITCHOVER_S;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
-            if (strlen(argv[++i]) > MODEL_NAME_MAX) {
-                fprintf(stderr, "nlbctl switchover: --to: node name longer than %d characters\n",
-                        MODEL_NAME_MAX);
-                return EXIT_USAGE;
-            }
-            snprintf(req.u.switchover_req.target, sizeof req.u.switchover_req.target, "%s",
-                     argv[i]);
-        } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-            if (parse_seconds(argv[++i], &seconds) != 0) {
-                fprintf(stderr,
-                        "nlbctl switchover: --timeout: '%s' is not a number of seconds from 1 "
-                        "to 3600\n", argv[i]);
-                return EXIT_USAGE;
-            }
-        } else {
-            fprintf(stderr, "nlbctl switchover: unknown or incomplete option '%s'\n", argv[i]);
-            return EXIT_USAGE;
-        }
-    }
+    uint32_t seconds = args->timeout_s;
+    memcpy(req.u.switchover_req.target, args->target, sizeof req.u.switchover_req.target);
     req.u.switchover_req.timeout_ms = seconds * 1000;
     char err[512];
     /* The service enforces the limit and answers; our own limit is a little
@@ -178,48 +138,6 @@ static int cmd_switchover(int argc, char **argv)
     fprintf(to, "%s%s\n", reply.u.result.code == MODEL_OK ? "" : "nlbctl: switchover failed: ",
             reply.u.result.text);
     return result_exit(reply.u.result.code);
-}
-
-/* "192.0.2.10:5060" -> vip, port. */
-static int parse_rule(const char *text, struct config *cfg)
-{
-    const char *colon = strrchr(text, ':');
-    if (!colon || colon == text || (size_t)(colon - text) > MODEL_NAME_MAX)
-        return -1;
-    char *end = NULL;
-    long port = strtol(colon + 1, &end, 10);
-    if (!colon[1] || *end || port < 1 || port > 65535)
-        return -1;
-    snprintf(cfg->vip, sizeof cfg->vip, "%.*s", (int)(colon - text), text);
-    cfg->port = (uint16_t)port;
-    unsigned a, b, c, d;
-    char extra;
-    return sscanf(cfg->vip, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) == 4 && a < 256 &&
-                   b < 256 && c < 256 && d < 256
-               ? 0
-               : -1;
-}
-
-static int port_option(struct config *cfg, char *node, const char *opt, const char *val)
-{
-    if (strcmp(opt, "--backend") == 0) {
-        if (strcmp(val, "wmi") && strcmp(val, "exec") && strcmp(val, "sim"))
-            return -1;
-        utf8_copy(cfg->backend, sizeof cfg->backend, val);
-    } else if (strcmp(opt, "--cluster-ip") == 0) {
-        utf8_copy(cfg->cluster_ip, sizeof cfg->cluster_ip, val);
-    } else if (strcmp(opt, "--exec-command") == 0) {
-        utf8_copy(cfg->exec_command, sizeof cfg->exec_command, val);
-    } else if (strcmp(opt, "--exec-query") == 0) {
-        utf8_copy(cfg->exec_query, sizeof cfg->exec_query, val);
-    } else if (strcmp(opt, "--sim-dir") == 0) {
-        utf8_copy(cfg->sim_dir, sizeof cfg->sim_dir, val);
-    } else if (strcmp(opt, "--node") == 0) {
-        snprintf(node, MODEL_NAME_MAX + 1, "%s", val);
-    } else {
-        return -1;
-    }
-    return 0;
 }
 
 static void port_print(const struct config *cfg, const char *action, int ok, uint8_t state,
@@ -247,65 +165,26 @@ static void port_print(const struct config *cfg, const char *action, int ok, uin
 /* Drives the local NLB rule directly through the same backends and worker
  * as nlbctld (so the same time limit applies), for scripts: the seed's
  * "cluster control script" in one command. */
-static int cmd_port(int argc, char **argv)
+static int cmd_port(struct nlbctl_args *args)
 {
-    if (argc < 2) {
-        fprintf(stderr, "nlbctl port: usage: nlbctl port enable|disable|drain|query VIP:PORT "
-                        "[options]\n");
-        return EXIT_USAGE;
-    }
     static const struct {
-        const char *word;
         int job;
         uint8_t state;
-    } actions[] = {{"enable", NLB_JOB_SET, MODEL_PORT_ENABLED},
-                   {"disable", NLB_JOB_SET, MODEL_PORT_DISABLED},
-                   {"drain", NLB_JOB_SET, MODEL_PORT_DRAINING},
-                   {"query", NLB_JOB_QUERY, MODEL_PORT_UNKNOWN}};
-    int a = -1;
-    for (int i = 0; i < 4; i++)
-        if (strcmp(argv[0], actions[i].word) == 0)
-            a = i;
-    if (a < 0) {
-        fprintf(stderr, "nlbctl port: '%s' is not an action: enable, disable, drain or query\n",
-                argv[0]);
-        return EXIT_USAGE;
-    }
-    static struct config cfg;
-    config_defaults(&cfg);
-    char node[MODEL_NAME_MAX + 1] = "local";
-    if (parse_rule(argv[1], &cfg) != 0) {
-        fprintf(stderr, "nlbctl port: '%s' is not VIP:PORT, e.g. 192.0.2.10:5060\n", argv[1]);
-        return EXIT_USAGE;
-    }
-    int json = 0;
-    uint32_t seconds = 10;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-            if (parse_seconds(argv[++i], &seconds) != 0) {
-                fprintf(stderr, "nlbctl port: --timeout: '%s' is not a number of seconds from 1 "
-                                "to 3600\n", argv[i]);
-                return EXIT_USAGE;
-            }
-        } else if (i + 1 < argc && port_option(&cfg, node, argv[i], argv[i + 1]) == 0) {
-            i++;
-        } else {
-            fprintf(stderr, "nlbctl port: unknown or incomplete option '%s'%s\n", argv[i],
-                    strcmp(argv[i], "--backend") == 0 ? " (wmi, exec or sim)" : "");
-            return EXIT_USAGE;
-        }
-    }
-    if (strcmp(cfg.backend, "sim") == 0 && !cfg.sim_dir[0]) {
-        fprintf(stderr, "nlbctl port: --backend sim needs --sim-dir DIR (and --node NAME)\n");
-        return EXIT_USAGE;
-    }
-    cfg.nlb_timeout_ms = seconds * 1000;
+    } actions[] = {[NLBCTL_PORT_ENABLE] = {NLB_JOB_SET, MODEL_PORT_ENABLED},
+                   [NLBCTL_PORT_DISABLE] = {NLB_JOB_SET, MODEL_PORT_DISABLED},
+                   [NLBCTL_PORT_DRAIN] = {NLB_JOB_SET, MODEL_PORT_DRAINING},
+                   [NLBCTL_PORT_QUERY] = {NLB_JOB_QUERY, MODEL_PORT_UNKNOWN}};
+    int a = args->action;
+    struct config *cfg = &args->nlb;
+    const char *node = args->node;
+    const char *word = args->action_word;
+    int json = args->json;
+    uint32_t seconds = args->timeout_s;
+    cfg->nlb_timeout_ms = seconds * 1000;
     char err[512];
-    struct nlb_worker *w = nlb_worker_start(&cfg, node, seconds * 1000, err, sizeof err);
+    struct nlb_worker *w = nlb_worker_start(cfg, node, seconds * 1000, err, sizeof err);
     if (!w) {
-        port_print(&cfg, argv[0], 0, MODEL_PORT_UNKNOWN, err, json);
+        port_print(cfg, word, 0, MODEL_PORT_UNKNOWN, err, json);
         return strstr(err, "did not finish within") ? EXIT_TIMEOUT : EXIT_NLB;
     }
     nlb_worker_submit(w, actions[a].job, actions[a].state);
@@ -313,7 +192,7 @@ static int cmd_port(int argc, char **argv)
     int ok = 0;
     if (WaitForSingleObject(nlb_worker_done_event(w), seconds * 1000) != WAIT_OBJECT_0) {
         snprintf(err, sizeof err, "the NLB command did not finish within %u s", seconds);
-        port_print(&cfg, argv[0], 0, MODEL_PORT_UNKNOWN, err, json);
+        port_print(cfg, word, 0, MODEL_PORT_UNKNOWN, err, json);
         return EXIT_TIMEOUT; /* the worker is stuck: exiting ends it */
     }
     nlb_worker_collect(w, &state, &ok, err, sizeof err);
@@ -324,7 +203,7 @@ static int cmd_port(int argc, char **argv)
         snprintf(err, sizeof err, "NLB accepted the command but the rule reads %s",
                  model_port_name(state));
     }
-    port_print(&cfg, argv[0], ok, state, err, json);
+    port_print(cfg, word, ok, state, err, json);
     return ok ? EXIT_OK : EXIT_NLB;
 }
 
@@ -344,40 +223,31 @@ int wmain(int argc, wchar_t **wargv)
         }
         argv[i] = storage[i];
     }
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--pipe") == 0 && i + 1 < argc) {
-            pipe_name = argv[++i];
-        } else if (strcmp(argv[i], "--version") == 0) {
-            printf("nlbctl %s\n", NLBCTL_VERSION);
-            return EXIT_OK;
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return EXIT_OK;
-        } else {
-            fprintf(stderr, "nlbctl: unknown or incomplete option '%s'\n", argv[i]);
+    static struct nlbctl_args args; /* holds a whole config: not on the stack */
+    int show_usage = 0;
+    char err[NLBCTL_ARGS_ERROR_MAX];
+    if (nlbctl_args_parse(argc, argv, &args, &show_usage, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        if (show_usage)
             usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (i >= argc) {
-        usage(stderr);
         return EXIT_USAGE;
     }
-    const char *cmd = argv[i++];
-    if (strcmp(cmd, "status") == 0)
-        return cmd_read("status", WIRE_STATUS_REQ, argc - i, argv + i);
-    if (strcmp(cmd, "history") == 0)
-        return cmd_read("history", WIRE_HISTORY_REQ, argc - i, argv + i);
-    if (strcmp(cmd, "switchover") == 0)
-        return cmd_switchover(argc - i, argv + i);
-    if (strcmp(cmd, "port") == 0)
-        return cmd_port(argc - i, argv + i);
-    if (strcmp(cmd, "help") == 0) {
+    pipe_name = args.pipe;
+    switch (args.cmd) {
+    case NLBCTL_CMD_VERSION:
+        printf("nlbctl %s\n", NLBCTL_VERSION);
+        return EXIT_OK;
+    case NLBCTL_CMD_HELP:
         usage(stdout);
         return EXIT_OK;
+    case NLBCTL_CMD_STATUS:
+        return cmd_read(WIRE_STATUS_REQ, args.json);
+    case NLBCTL_CMD_HISTORY:
+        return cmd_read(WIRE_HISTORY_REQ, args.json);
+    case NLBCTL_CMD_SWITCHOVER:
+        return cmd_switchover(&args);
+    case NLBCTL_CMD_PORT:
+        return cmd_port(&args);
     }
-    fprintf(stderr, "nlbctl: unknown command '%s'\n", cmd);
-    usage(stderr);
     return EXIT_USAGE;
 }

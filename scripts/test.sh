@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test nlbctl has, on a fresh Debian 12 machine:
 #   1. the bootstrap (packages, Check for MinGW),
-#   2. the native build: the portable core's tests under ASan and UBSan,
+#   2. the native build: the portable core's tests under ASan and UBSan, a
+#      and a short libFuzzer run of each fuzz target (label fuzz, built
+#      with clang-14 inside the native build),
 #   3. the Windows build: every test under Wine.
 # Extra arguments go to both ctest runs, e.g. scripts/test.sh -L W1
 set -euo pipefail

@@ -237,12 +237,15 @@ static int drain_frames(struct net_conn *c, net_message_fn on_msg, void *ctx, ch
         size_t have = c->in_len - off;
         int rc;
         if (link_key_len) {
-            /* Nothing of a frame is decoded before its MAC is checked. */
-            rc = wire_decode(at, have < WIRE_HEADER_SIZE ? have : WIRE_HEADER_SIZE, &m, &used);
-            if (rc == WIRE_NEED_MORE && have >= WIRE_HEADER_SIZE) {
-                size_t plen = ((size_t)at[4] << 24) | ((size_t)at[5] << 16) |
-                              ((size_t)at[6] << 8) | at[7];
-                size_t total = WIRE_HEADER_SIZE + plen + SEAL_TRAILER;
+            /* Nothing of a frame is decoded before its MAC is checked: not
+             * even a frame with an empty payload, whose header alone would
+             * decode as a whole message. */
+            size_t frame_size = 0;
+            rc = wire_frame_size(at, have, &frame_size);
+            if (rc == WIRE_NEED_MORE)
+                break;
+            if (rc == WIRE_OK) {
+                size_t total = frame_size + SEAL_TRAILER;
                 if (have < total)
                     break;
                 size_t frame_len = 0;
@@ -254,8 +257,6 @@ static int drain_frames(struct net_conn *c, net_message_fn on_msg, void *ctx, ch
                 }
                 rc = wire_decode(at, frame_len, &m, &used);
                 used = total;
-            } else if (rc == WIRE_NEED_MORE) {
-                break;
             }
         } else {
             rc = wire_decode(at, have, &m, &used);

@@ -350,7 +350,7 @@ int wire_encode(const struct wire_msg *msg, uint8_t *buf, size_t cap, size_t *ou
     return WIRE_OK;
 }
 
-int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *msg, size_t *consumed)
+int wire_frame_size(const uint8_t *buf, size_t len, size_t *frame_size)
 {
     /* Judge what we have of the header as early as possible, so garbage is
      * refused without waiting for twelve bytes of it. */
@@ -364,23 +364,33 @@ int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *msg, size_t *co
         return WIRE_BAD_TYPE;
     if (len < WIRE_HEADER_SIZE)
         return WIRE_NEED_MORE;
-
-    struct cursor h = {.w = NULL, .r = buf + 4, .left = 8, .bad = 0};
+    struct cursor h = {.w = NULL, .r = buf + 4, .left = 4, .bad = 0};
     uint32_t plen = get_u32(&h);
-    uint32_t id = get_u32(&h);
     if (plen > WIRE_MAX_PAYLOAD)
         return WIRE_TOO_LARGE;
-    if (len - WIRE_HEADER_SIZE < plen)
+    *frame_size = WIRE_HEADER_SIZE + (size_t)plen;
+    return WIRE_OK;
+}
+
+int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *msg, size_t *consumed)
+{
+    size_t size = 0;
+    int rc = wire_frame_size(buf, len, &size);
+    if (rc != WIRE_OK)
+        return rc;
+    if (len < size)
         return WIRE_NEED_MORE;
 
+    struct cursor h = {.w = NULL, .r = buf + 8, .left = 4, .bad = 0};
     memset(msg, 0, sizeof *msg);
     msg->type = buf[3];
-    msg->id = id;
-    struct cursor c = {.w = NULL, .r = buf + WIRE_HEADER_SIZE, .left = plen, .bad = 0};
+    msg->id = get_u32(&h);
+    struct cursor c = {.w = NULL, .r = buf + WIRE_HEADER_SIZE, .left = size - WIRE_HEADER_SIZE,
+                       .bad = 0};
     unpack_payload(&c, msg);
     if (c.bad || c.left != 0)
         return WIRE_MALFORMED;
-    *consumed = WIRE_HEADER_SIZE + plen;
+    *consumed = size;
     return WIRE_OK;
 }
 

@@ -182,6 +182,14 @@ int wire_encode(const struct wire_msg *msg, uint8_t *buf, size_t cap, size_t *ou
  * prefix of a frame. Negative: the stream is bad and should be dropped. */
 int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *msg, size_t *consumed);
 
+/* Checks a frame's header without touching its payload. WIRE_OK: the
+ * header is sound and *frame_size is the whole frame's size (header plus the
+ * declared payload, which need not have arrived yet). WIRE_NEED_MORE: fewer
+ * than WIRE_HEADER_SIZE bytes, all a valid prefix. Negative: the header's
+ * error. A sealed link uses it to find where a frame's trailer starts, so
+ * that nothing of the frame is decoded before its MAC is checked. */
+int wire_frame_size(const uint8_t *buf, size_t len, size_t *frame_size);
+
 /* A state machine's history as an answer, newest first, ages as of now. */
 void wire_history_fill(struct wire_history_reply *r, const struct model_history *h, uint64_t now);
 

@@ -5,7 +5,9 @@ agent port from this script, which speaks the wire and seal formats itself
 proving the attacks below are well-formed); an unauthenticated frame, a
 tampered frame, a frame sealed with another key and a replayed frame are
 each refused, logged with the reason, and their connection closed, and the
-coordinator's state (epoch, primary, phase) does not change.
+coordinator's state (epoch, primary, phase) does not change. So is an
+unsealed frame with an empty payload, whose 12-byte header alone would decode
+as a whole message: it must never reach the state machine.
 
 usage: auth_refusals.py BUILD_DIR WORK_DIR
 """
@@ -148,6 +150,12 @@ def main():
             c.send(c.seal(hello("node1")))
             cases.append(("wrong key", c, "message authentication failed"))
 
+            # Unsealed STATUS_REQ (empty payload) on a sealed link, then 40
+            # bytes where its trailer would be.
+            c = Link(port)
+            c.send(frame(16, b"") + bytes(40))
+            cases.append(("unsealed empty frame", c, "message authentication failed"))
+
             for name, conn, needle in cases:
                 if not conn.closed_by_peer():
                     raise TestFailure(f"{name}: the connection was not closed")
@@ -156,6 +164,8 @@ def main():
                     raise TestFailure(f"{name}: no '{needle}' in the coordinator's log")
                 print(f"ok  {name}: refused with '{needle}', connection closed")
 
+            if log_has("STATUS_REQ"):
+                raise TestFailure("the unsealed STATUS_REQ reached the coordinator's core")
             after, link = state()
             if after != before or link != "down":
                 raise TestFailure(f"state changed: {before} -> {after}, node1 link {link}")

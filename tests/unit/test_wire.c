@@ -524,6 +524,48 @@ START_TEST(bad_prefix_refused_early)
 }
 END_TEST
 
+/* ---- the header alone: wire_frame_size --------------------------------------- */
+
+/* A sealed link finds where a frame's trailer starts from the header alone.
+ * A frame with an empty payload (STATUS_REQ, HISTORY_REQ) is a whole
+ * message in its 12 header bytes: the sealed reader once decoded such a
+ * header before checking the MAC, so an unauthenticated STATUS_REQ reached
+ * the state machine (it refreshed the coordinator's "last heard" of the
+ * node on that link). wire_frame_size gives the size without decoding. */
+START_TEST(frame_size_from_header)
+{
+    uint8_t buf[WIRE_HEADER_SIZE];
+    size_t size = 0;
+    raw_frame(buf, WIRE_STATUS_REQ, 0, NULL, 0);
+    ck_assert_int_eq(wire_frame_size(buf, sizeof buf, &size), WIRE_OK);
+    ck_assert_uint_eq(size, WIRE_HEADER_SIZE);
+    raw_frame(buf, WIRE_REPORT, WIRE_MAX_PAYLOAD, NULL, 0);
+    ck_assert_int_eq(wire_frame_size(buf, sizeof buf, &size), WIRE_OK);
+    ck_assert_uint_eq(size, WIRE_MAX_FRAME);
+    for (size_t cut = 0; cut < WIRE_HEADER_SIZE; cut++) {
+        uint8_t *copy = malloc(cut ? cut : 1);
+        ck_assert_ptr_nonnull(copy);
+        memcpy(copy, buf, cut);
+        size = 99;
+        int rc = wire_frame_size(copy, cut, &size);
+        free(copy);
+        ck_assert_int_eq(rc, WIRE_NEED_MORE);
+        ck_assert_uint_eq(size, 99); /* untouched */
+    }
+    raw_frame(buf, WIRE_REPORT, WIRE_MAX_PAYLOAD + 1, NULL, 0);
+    ck_assert_int_eq(wire_frame_size(buf, sizeof buf, &size), WIRE_TOO_LARGE);
+    raw_frame(buf, WIRE_REPORT, 0xFFFFFFFFu, NULL, 0);
+    ck_assert_int_eq(wire_frame_size(buf, sizeof buf, &size), WIRE_TOO_LARGE);
+    raw_frame(buf, 99, 0, NULL, 0);
+    ck_assert_int_eq(wire_frame_size(buf, sizeof buf, &size), WIRE_BAD_TYPE);
+    raw_frame(buf, WIRE_REPORT, 0, NULL, 0);
+    buf[2] = WIRE_VERSION + 1;
+    ck_assert_int_eq(wire_frame_size(buf, 3, &size), WIRE_BAD_VERSION);
+    buf[0] = 'X';
+    ck_assert_int_eq(wire_frame_size(buf, 1, &size), WIRE_BAD_MAGIC);
+}
+END_TEST
+
 /* ---- header errors -------------------------------------------------------------- */
 
 START_TEST(oversized_declared_length)
@@ -1316,6 +1358,10 @@ Suite *make_suite(void)
     tc = tcase_create("truncated");
     tcase_add_test(tc, every_prefix_needs_more);
     tcase_add_test(tc, bad_prefix_refused_early);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("frame_size");
+    tcase_add_test(tc, frame_size_from_header);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("header_errors");

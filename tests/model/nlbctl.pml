@@ -1,0 +1,380 @@
+/* nlbctl.pml - the coordination protocol of nlbctl in Promela, for SPIN.
+ *
+ * One coordinator, two agents, one NLB port rule per agent's host. What is
+ * modelled and what is abstracted is in README.md beside this file; in
+ * short: time passes in ticks, every message is delivered or lost within a
+ * tick (the link may lose, duplicate and reorder), an NLB command takes
+ * effect at some moment within NLB_T ticks of being issued, agents and the
+ * coordinator crash and restart keeping only their persisted epochs.
+ *
+ * Checked (assertions; pan -a also finds invalid end states):
+ *   I1  never both ports enabled (the monitor process `single_primary`);
+ *   I5  an agent accepts an order only at its epoch or a newer one, and no
+ *       epoch, the coordinator's or an agent's, ever decreases (set_epoch).
+ *
+ * Compile-time switches (spin -D...):
+ *   LOSS=n       the coordinator's host-loss timeout in ticks (default 4);
+ *   ISO=n        the agents' isolation timeout in ticks (default 2);
+ *   NLB_T=n      an NLB command's time limit in ticks (default 1);
+ *                the timing rule is ISO + NLB_T < LOSS (message delay is
+ *                below one tick and folded in): LOSS=3 breaks it;
+ *   ACCEPT_OLD   agents obey orders whatever their epoch (fencing by epochs
+ *                off), to show what epochs protect.
+ */
+
+#ifndef LOSS
+#define LOSS 4
+#endif
+#ifndef ISO
+#define ISO 2
+#endif
+#ifndef NLB_T
+#define NLB_T 1
+#endif
+#ifndef MAXE
+#define MAXE 3      /* epochs 0..MAXE: the coordinator starts no transfer past it */
+#endif
+#ifndef AGENT_RESTARTS
+#define AGENT_RESTARTS 1  /* crashes and restarts, both agents together */
+#endif
+#ifndef COORD_RESTARTS
+#define COORD_RESTARTS 1
+#endif
+#ifndef DUPS
+#define DUPS 1      /* duplicated messages, in all */
+#endif
+#define CAP (LOSS > ISO -> LOSS : ISO)  /* clocks stop counting here: nothing changes after */
+
+#define NONE 2      /* no node */
+mtype = { SET_ROLE, HB, REPORT };
+mtype = { BACKUP, PRIMARY };              /* an agent's mode */
+mtype = { UNK, EN, DIS, NOCMD };          /* a port's state; NOCMD: no command running */
+mtype = { ELECTING, STABLE, DEMOTING, PROMOTING };  /* the coordinator's phase */
+
+/* The links: coordinator -> agent i and agent i -> coordinator. A message
+ * is (type, epoch, mode, x): SET_ROLE(epoch, mode); HB(epoch, -, silence);
+ * REPORT(epoch, mode, port as read back). */
+chan to_agent[2] = [2] of { mtype, byte, mtype, byte };
+chan to_coord[2] = [1] of { mtype, byte, mtype, byte };
+byte dups = 0;
+
+/* Scratch for one step: every use is inside one atomic step that never
+ * blocks half-way, so none of it is state (hidden: not in the state vector,
+ * which keeps stale scratch values from multiplying the states). */
+hidden mtype mt, mm, mt2, mm2;
+hidden byte me, mx, me2, mx2, back;
+
+/* ---- the world ---------------------------------------------------------- */
+mtype port[2] = DIS;      /* the real NLB port rule on each host */
+
+/* ---- the agents ----------------------------------------------------------- */
+mtype a_mode[2] = BACKUP;
+byte a_epoch[2] = 0;      /* persisted */
+mtype a_desired[2] = DIS;
+mtype a_known[2] = UNK;   /* the port as last read back */
+mtype a_cmd[2] = NOCMD;   /* the NLB command running, if any */
+byte a_cmd_age[2] = 0;    /* ticks since it was issued */
+byte a_silence[2] = 0;    /* ticks since the coordinator last heard us, as far as we know */
+byte agent_restarts = 0;
+bool a_beat[2] = 0;       /* the heartbeat report of this tick has been sent */
+
+/* ---- the coordinator ---------------------------------------------------- */
+byte c_epoch = 0;         /* persisted */
+mtype phase = ELECTING;
+byte primary = NONE, from = NONE, to = NONE;
+bool heard[2] = 0;        /* a report since the coordinator (re)started */
+mtype r_mode[2] = BACKUP; /* the last report from each node */
+mtype r_port[2] = UNK;
+byte r_epoch[2] = 0;
+byte c_silence[2] = 0;    /* ticks since the last report (or since the restart) */
+byte coord_restarts = 0;
+bool c_beat[2] = 0;       /* the heartbeat to node i of this tick has been sent */
+
+/* I5: an epoch only grows. */
+inline set_epoch(var, me) {
+    assert(me >= var);
+    var = me
+}
+
+/* A lossy send: the message may vanish; a full link drops it. */
+inline send(ch, mt, me, mm, mx) {
+    if
+    :: nfull(ch) -> ch!mt, me, mm, mx
+    :: true -> skip
+    fi
+}
+
+#define connected(i) (heard[i] && c_silence[i] < LOSS)
+#define lost(i) (c_silence[i] >= LOSS)
+
+/* ---- agent helpers --------------------------------------------------------- */
+
+inline reconcile(i) {
+    if
+    :: a_cmd[i] == NOCMD && a_known[i] != a_desired[i] ->
+        a_cmd[i] = a_desired[i]; a_cmd_age[i] = 0
+    :: else -> skip
+    fi
+}
+
+inline report(i) {
+    send(to_coord[i], REPORT, a_epoch[i], a_mode[i], a_known[i])
+}
+
+/* ---- coordinator helpers ---------------------------------------------------- */
+
+inline order(i, mm) {
+    send(to_agent[i], SET_ROLE, c_epoch, mm, 0)
+}
+
+inline promote() {
+    phase = PROMOTING;
+    order(to, PRIMARY)
+}
+
+/* Break before make: the new primary hears of its role only once the old
+ * one's disable is confirmed at this epoch, or it is known fenced. */
+inline begin_transfer(f, mt) {
+    set_epoch(c_epoch, c_epoch + 1);
+    from = f; to = mt;
+    order(from, BACKUP);
+    if
+    :: connected(from) &&
+       !(phase == ELECTING && heard[from] && r_mode[from] == BACKUP && r_port[from] == DIS) ->
+        phase = DEMOTING
+    :: else -> promote()
+    fi
+}
+
+#define confirmed_disabled(i) (connected(i) && r_mode[i] == BACKUP && r_port[i] == DIS && \
+                               r_epoch[i] == c_epoch)
+#define confirmed_enabled(i) (connected(i) && r_mode[i] == PRIMARY && r_port[i] == EN && \
+                              r_epoch[i] == c_epoch)
+
+/* ---- processes ---------------------------------------------------------------- */
+
+/* An agent's handling of one message from the coordinator. */
+inline on_message(i) {
+    if
+    :: mt == SET_ROLE ->
+        if
+#ifndef ACCEPT_OLD
+        :: me < a_epoch[i] -> report(i)          /* refused: tells it our epoch */
+#endif
+        :: else ->
+#ifndef ACCEPT_OLD
+            set_epoch(a_epoch[i], me);
+#else
+            a_epoch[i] = me;
+#endif
+            a_mode[i] = mm;
+            a_desired[i] = (mm == PRIMARY -> EN : DIS);
+            reconcile(i);
+            report(i)
+        fi
+    :: mt == HB ->
+        /* Contact counts from when the coordinator last heard us. */
+        if
+        :: mx < a_silence[i] -> a_silence[i] = mx
+        :: else -> skip
+        fi
+    :: else -> skip
+    fi
+}
+
+proctype agent(byte i)
+{
+    do
+    /* A message from the coordinator: the first in the link, or (the
+     * network reorders) the one behind it. */
+    :: atomic { nempty(to_agent[i]) ->
+        to_agent[i]?mt, me, mm, mx;
+        if
+        :: nempty(to_agent[i]) ->                 /* take the second instead */
+            to_agent[i]?mt2, me2, mm2, mx2;
+            to_agent[i]!mt, me, mm, mx;
+            mt = mt2; me = me2; mm = mm2; mx = mx2
+        :: true -> skip
+        fi;
+        on_message(i) }
+    /* The running NLB command takes effect and is read back. */
+    :: atomic { a_cmd[i] != NOCMD ->
+        port[i] = a_cmd[i];
+        a_known[i] = port[i];
+        a_cmd[i] = NOCMD;
+        reconcile(i);
+        report(i) }
+    /* Fencing: a primary out of contact for ISO disables its own port. */
+    :: atomic { a_mode[i] == PRIMARY && a_silence[i] >= ISO ->
+        a_mode[i] = BACKUP;
+        a_desired[i] = DIS;
+        reconcile(i);
+        report(i) }
+    /* The heartbeat report, once a tick. */
+    :: atomic { !a_beat[i] -> a_beat[i] = 1; report(i) }
+    /* Crash and restart (before ISO passes: a dead agent cannot fence). The
+     * NLB command in progress may still land; the epoch survives; then safe
+     * start: backup, port disabled whatever it looked like. */
+    :: atomic { agent_restarts < AGENT_RESTARTS ->
+        agent_restarts++;
+        if
+        :: a_cmd[i] != NOCMD -> port[i] = a_cmd[i]
+        :: true -> skip
+        fi;
+        do
+        :: to_agent[i]?_, _, _, _
+        :: to_coord[i]?_, _, _, _
+        :: empty(to_agent[i]) && empty(to_coord[i]) -> break
+        od;
+        a_mode[i] = BACKUP;
+        a_desired[i] = DIS;
+        a_known[i] = UNK;
+        a_cmd[i] = DIS; a_cmd_age[i] = 0;
+        a_silence[i] = 0 }
+    od
+}
+
+/* A report: remember it, never hold an epoch below a node's, adopt a
+ * primary found serving after a restart, and tell anyone who holds the
+ * wrong role or an older epoch. */
+inline on_report(i) {
+    to_coord[i]?mt, me, mm, mx;
+    heard[i] = 1; c_silence[i] = 0;
+    r_mode[i] = mm; r_port[i] = mx; r_epoch[i] = me;
+    if
+    :: me > c_epoch -> set_epoch(c_epoch, me)
+    :: else -> skip
+    fi;
+    if
+    :: phase == ELECTING && confirmed_enabled(i) -> primary = i; phase = STABLE
+    :: else -> skip
+    fi;
+    if
+    :: phase == STABLE ->
+        mm = (i == primary -> PRIMARY : BACKUP);
+        if
+        :: r_mode[i] != mm || r_epoch[i] < c_epoch -> order(i, mm)
+        :: else -> skip
+        fi
+    :: phase == DEMOTING || phase == PROMOTING ->
+        mm = ((i == to && phase == PROMOTING) -> PRIMARY : BACKUP);
+        if
+        :: r_mode[i] != mm || r_epoch[i] < c_epoch -> order(i, mm)
+        :: else -> skip
+        fi
+    :: else -> skip
+    fi
+}
+
+proctype coordinator()
+{
+    do
+    /* A report from agent i. */
+    :: atomic { nempty(to_coord[0]) -> on_report(0) }
+    :: atomic { nempty(to_coord[1]) -> on_report(1) }
+    /* Election: node 0 is preferred. An absent other node may be a primary
+     * that lost only the coordinator: elect only once it is lost (fenced). */
+    :: atomic { phase == ELECTING && c_epoch < MAXE && connected(0) &&
+                (connected(1) || lost(1)) -> begin_transfer(1, 0) }
+    :: atomic { phase == ELECTING && c_epoch < MAXE && !connected(0) && connected(1) &&
+                lost(0) -> begin_transfer(0, 1) }
+    :: atomic { phase == DEMOTING && (confirmed_disabled(from) || lost(from)) -> promote() }
+    :: atomic { phase == PROMOTING && confirmed_enabled(to) -> primary = to; phase = STABLE }
+    /* Host loss (W3): a primary silent for LOSS has fenced itself. */
+    :: atomic { phase == STABLE && lost(primary) && connected(1 - primary) && c_epoch < MAXE ->
+        begin_transfer(primary, 1 - primary) }
+    /* Manual switchover (W1). */
+    :: atomic { phase == STABLE && connected(primary) && connected(1 - primary) &&
+                c_epoch < MAXE ->
+        begin_transfer(primary, 1 - primary) }
+    /* Deadlines, at any moment (their lengths are not modelled). */
+    :: atomic { phase == DEMOTING ->
+        if
+        :: primary != NONE && connected(primary) && c_epoch < MAXE ->
+            back = primary;                       /* give the role back */
+            primary = NONE; phase = ELECTING;
+            begin_transfer(1 - back, back)
+        :: else -> primary = NONE; phase = ELECTING
+        fi }
+    :: atomic { phase == PROMOTING -> primary = to; phase = STABLE }
+    /* Heartbeats, only to a node heard since the (re)start. */
+    :: atomic { connected(0) && !c_beat[0] ->
+        c_beat[0] = 1; send(to_agent[0], HB, c_epoch, BACKUP, c_silence[0]) }
+    :: atomic { connected(1) && !c_beat[1] ->
+        c_beat[1] = 1; send(to_agent[1], HB, c_epoch, BACKUP, c_silence[1]) }
+    /* Crash and restart: only the epoch survives; connections close. */
+    :: atomic { coord_restarts < COORD_RESTARTS ->
+        coord_restarts++;
+        do
+        :: to_agent[0]?_, _, _, _
+        :: to_agent[1]?_, _, _, _
+        :: to_coord[0]?_, _, _, _
+        :: to_coord[1]?_, _, _, _
+        :: empty(to_agent[0]) && empty(to_agent[1]) && empty(to_coord[0]) &&
+           empty(to_coord[1]) -> break
+        od;
+        phase = ELECTING; primary = NONE; from = NONE; to = NONE;
+        heard[0] = 0; heard[1] = 0;
+        r_port[0] = UNK; r_port[1] = UNK;
+        c_silence[0] = 0; c_silence[1] = 0 }
+    od
+}
+
+/* The network duplicates (a bounded number of) orders; it reorders in the
+ * agent's receive and loses in send(). */
+proctype network()
+{
+    do
+    :: atomic { dups < DUPS && nfull(to_agent[0]) && nempty(to_agent[0]) ->
+        dups++; to_agent[0]?<mt, me, mm, mx>; to_agent[0]!mt, me, mm, mx }
+    :: atomic { dups < DUPS && nfull(to_agent[1]) && nempty(to_agent[1]) ->
+        dups++; to_agent[1]?<mt, me, mm, mx>; to_agent[1]!mt, me, mm, mx }
+    od
+}
+
+/* Time: a tick passes only when every message sent has arrived or been
+ * lost (delay below a tick), no NLB command has reached its time limit, and
+ * no isolated primary is still waiting to fence (the agent checks on every
+ * tick). */
+#define cmd_due(i) (a_cmd[i] != NOCMD && a_cmd_age[i] >= NLB_T)
+#define fence_due(i) (a_mode[i] == PRIMARY && a_silence[i] >= ISO)
+inline older(v) {
+    if
+    :: v < CAP -> v++
+    :: else -> skip
+    fi
+}
+proctype clock()
+{
+    do
+    :: atomic { empty(to_agent[0]) && empty(to_agent[1]) && empty(to_coord[0]) &&
+                empty(to_coord[1]) && !cmd_due(0) && !cmd_due(1) && !fence_due(0) &&
+                !fence_due(1) ->
+        older(c_silence[0]); older(c_silence[1]);
+        a_beat[0] = 0; a_beat[1] = 0; c_beat[0] = 0; c_beat[1] = 0;
+        older(a_silence[0]); older(a_silence[1]);
+        if
+        :: a_cmd[0] != NOCMD -> a_cmd_age[0]++
+        :: else -> skip
+        fi;
+        if
+        :: a_cmd[1] != NOCMD -> a_cmd_age[1]++
+        :: else -> skip
+        fi }
+    od
+}
+
+/* I1: never two ports enabled. */
+active proctype single_primary()
+{
+    assert(!(port[0] == EN && port[1] == EN))
+}
+
+init
+{
+    atomic {
+        /* Safe start: each agent disables its port first. */
+        a_cmd[0] = DIS; a_cmd[1] = DIS;
+        run agent(0); run agent(1); run coordinator(); run network(); run clock()
+    }
+}
