@@ -291,7 +291,7 @@ static int fail(struct parser *p, const char *section, const char *key,
     va_end(ap);
 
     if (p->err && p->err_cap > 0) {
-        n = m.len < p->err_cap - 1 ? m.len : p->err_cap - 1;
+        n = utf8_clip(m.buf, m.len, p->err_cap - 1);
         memcpy(p->err, m.buf, n);
         p->err[n] = '\0';
     }
@@ -807,6 +807,9 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 {
     size_t pos = 0;
 
+    if (len >= 2 && (memcmp(text, "\xFF\xFE", 2) == 0 || memcmp(text, "\xFE\xFF", 2) == 0))
+        return fail(p, NULL, NULL, "the file is saved as UTF-16 (Notepad's \"Unicode\"); "
+                    "save it as UTF-8");
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
         pos = 3; /* Notepad's UTF-8 byte order mark */
     while (pos < len) {
@@ -818,6 +821,14 @@ static int parse_text(struct parser *p, const char *text, size_t len)
         p->line++;
         if (n > 0 && line[n - 1] == '\r')
             n--;
+        /* A file saved in an ANSI code page (a path with an accent, say)
+         * would reach Windows as other characters than the ones typed. */
+        size_t bad = utf8_invalid_at(line, n);
+        if (bad < n)
+            return fail(p, p->section, NULL,
+                        "byte %lu of the line (0x%02X) is not UTF-8: save the file as UTF-8 "
+                        "(Notepad: Save As, Encoding UTF-8)",
+                        (unsigned long)bad + 1, (unsigned)(unsigned char)line[bad]);
         if (parse_line(p, line, n) != 0)
             return -1;
     }

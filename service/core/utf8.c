@@ -55,6 +55,34 @@ size_t utf8_trim_partial(char *s)
     return len;
 }
 
+size_t utf8_invalid_at(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = u[i];
+        size_t need = sequence_length(c);
+        if (need == 0 || i + need > len)
+            return i;
+        if (need == 1) {
+            i++;
+            continue;
+        }
+        for (size_t k = 1; k < need; k++)
+            if (!is_continuation(u[i + k]))
+                return i;
+        unsigned char c1 = u[i + 1];
+        if ((need == 2 && c < 0xC2) ||                   /* overlong */
+            (need == 3 && c == 0xE0 && c1 < 0xA0) ||     /* overlong */
+            (need == 3 && c == 0xED && c1 >= 0xA0) ||    /* surrogates */
+            (need == 4 && c == 0xF0 && c1 < 0x90) ||     /* overlong */
+            (need == 4 && (c > 0xF4 || (c == 0xF4 && c1 >= 0x90)))) /* > U+10FFFF */
+            return i;
+        i += need;
+    }
+    return len;
+}
+
 size_t utf8_copy(char *dst, size_t cap, const char *src)
 {
     size_t n = utf8_clip(src, strlen(src), cap - 1);

@@ -19,6 +19,11 @@ size_t utf8_clip(const char *s, size_t len, size_t max);
  * is removed. Returns the new length. */
 size_t utf8_trim_partial(char *s);
 
+/* The offset of the first byte of s[0..len) that is not part of valid
+ * UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), or len
+ * if it all is. */
+size_t utf8_invalid_at(const char *s, size_t len);
+
 /* Copies src into dst (cap bytes, cap > 0), cut at a character boundary if
  * it does not fit. Returns the length copied. */
 size_t utf8_copy(char *dst, size_t cap, const char *src);

@@ -1051,6 +1051,26 @@ START_TEST(err_application_rules)
 }
 END_TEST
 
+/* ---- encodings ---------------------------------------------------------- */
+
+START_TEST(err_not_utf8)
+{
+    /* A path typed in an ANSI code page (Windows-1252 e-acute). */
+    EXPECT_ERR(COORDINATOR_TEXT "[application]\npath = C:\\Caf\xe9\\sip.exe\n",
+               FILE_NAME ":9: [application]: ", "byte 14 of the line (0xE9) is not UTF-8");
+    /* A name with a byte that cannot start a character. */
+    EXPECT_ERR("[nlbctld]\nrole = agent\n[pair]\nnode1 = w\x80x\n",
+               FILE_NAME ":4: [pair]: ", "is not UTF-8: save the file as UTF-8");
+    /* Notepad's "Unicode" (UTF-16 LE with its byte order mark). */
+    static const char utf16[] = "\xff\xfe[\0n\0";
+    EXPECT_ERR_LEN(utf16, sizeof utf16 - 1, FILE_NAME ": ", "saved as UTF-16");
+    /* Valid UTF-8 is fine, in a path and after Notepad's UTF-8 mark. */
+    struct config c;
+    PARSE_OK("\xef\xbb\xbf" COORDINATOR_TEXT "[application]\npath = C:\\Caf\xc3\xa9\\s.exe\n", &c);
+    ck_assert_str_eq(c.app_path, "C:\\Caf\xc3\xa9\\s.exe");
+}
+END_TEST
+
 /* ---- [sip_monitor] ----------------------------------------------------- */
 
 START_TEST(sip_monitor_section)
@@ -1827,6 +1847,7 @@ Suite *make_suite(void)
     tc = tcase_create("valid_coordinator");
     tcase_add_test(tc, valid_coordinator);
     tcase_add_test(tc, sip_monitor_section);
+    tcase_add_test(tc, err_not_utf8);
     tcase_add_test(tc, good_endpoints);
     suite_add_tcase(s, tc);
 

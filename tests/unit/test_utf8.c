@@ -59,6 +59,30 @@ START_TEST(trim_removes_an_incomplete_last_character)
 }
 END_TEST
 
+START_TEST(invalid_at_finds_the_first_bad_byte)
+{
+    const struct {
+        const char *s;
+        size_t at;
+    } cases[] = {
+        {"plain ascii", 11},
+        {"caf\xc3\xa9", 5},
+        {"\xf0\x9f\x98\x80!", 5},
+        {"caf\xe9", 3},          /* Windows-1252 e-acute */
+        {"\xc0\xaf", 0},         /* overlong '/' */
+        {"\xe0\x80\xaf", 0},     /* overlong */
+        {"\xed\xa0\x80", 0},     /* a surrogate */
+        {"\xf4\x90\x80\x80", 0}, /* above U+10FFFF */
+        {"ab\xe2\x94", 2},       /* cut short */
+        {"\x80", 0},
+        {"\xff\xfe", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        ck_assert_msg(utf8_invalid_at(cases[i].s, strlen(cases[i].s)) == cases[i].at,
+                      "case %lu", (unsigned long)i);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("utf8");
@@ -66,6 +90,9 @@ Suite *make_suite(void)
     tcase_add_test(tc, clip_keeps_whole_characters);
     tcase_add_test(tc, clip_of_ascii_and_short_text);
     tcase_add_test(tc, clip_of_invalid_bytes_does_not_over_read);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("valid");
+    tcase_add_test(tc, invalid_at_finds_the_first_bad_byte);
     suite_add_tcase(s, tc);
     tc = tcase_create("trim");
     tcase_add_test(tc, trim_removes_an_incomplete_last_character);
