@@ -117,8 +117,11 @@ inline reconcile(i) {
     fi
 }
 
+/* While an NLB command runs the last read-back may already be wrong: the
+ * agent says UNK (fill_report in agent.c), so that no report taken before a
+ * command lands can confirm a disable. */
 inline report(i) {
-    send(to_coord[i], REPORT, a_epoch[i], a_mode[i], a_known[i])
+    send(to_coord[i], REPORT, a_epoch[i], a_mode[i], (a_cmd[i] != NOCMD -> UNK : a_known[i]))
 }
 
 /* ---- coordinator helpers ---------------------------------------------------- */
