@@ -164,6 +164,12 @@ inline on_message(i) {
 #ifndef ACCEPT_OLD
         :: me < a_epoch[i] -> report(i)          /* refused: tells it our epoch */
 #endif
+#ifndef ENABLE_WHEN_ISOLATED
+        /* Refused: an enable started now might still run when the fence
+         * fires, and hold back its disable (on_set_role in agent.c). */
+        :: me >= a_epoch[i] && mm == PRIMARY && a_mode[i] != PRIMARY &&
+           a_silence[i] + NLB_T >= ISO -> report(i)
+#endif
         :: else ->
 #ifndef ACCEPT_OLD
             set_epoch(a_epoch[i], me);
