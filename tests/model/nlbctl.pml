@@ -19,7 +19,11 @@
  *                the timing rule is ISO + NLB_T < LOSS (message delay is
  *                below one tick and folded in): LOSS=3 breaks it;
  *   ACCEPT_OLD   agents obey orders whatever their epoch (fencing by epochs
- *                off), to show what epochs protect.
+ *                off), to show what epochs protect;
+ *   ENABLE_WHEN_ISOLATED  agents obey SET_ROLE primary even when an enable
+ *                could still run when they fence (the agent before its fix:
+ *                finds an I1 violation);
+ *   MAXE, AGENT_RESTARTS, COORD_RESTARTS, DUPS  the bounds (below).
  */
 
 #ifndef LOSS
