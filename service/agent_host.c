@@ -374,6 +374,7 @@ static void settings_of(const struct config *cfg, struct agent_settings *set)
     set->peer_loss_ms = cfg->heartbeat_ms * cfg->miss_count;
     set->has_peer = cfg->peer.port != 0;
     set->drain_ms = cfg->drain_ms;
+    set->nlb_timeout_ms = cfg->nlb_timeout_ms;
 }
 
 /* PARAMCHANGE. The shell reads the other live keys (nlb_timeout_ms,

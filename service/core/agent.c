@@ -217,6 +217,22 @@ static void on_set_role(struct agent *a, const struct wire_msg *m, uint64_t now,
         send_report(a, now, out);
         return;
     }
+    /* Fencing must be able to keep its promise: a primary out of contact
+     * for isolation_ms starts a disable, and that disable lands within one
+     * NLB command. An enable still running then would hold it back by one
+     * more command, so an enable is started only if it lands before the
+     * fence could fire. (Already primary, nothing new is started.) */
+    if (r->mode == MODEL_MODE_PRIMARY && a->mode != MODEL_MODE_PRIMARY &&
+        now + a->set.nlb_timeout_ms >= a->last_contact_at + a->set.isolation_ms) {
+        logf_(out, AGENT_LOG_WARNING, MODEL_EV_ROLE_REFUSED,
+              "refused SET_ROLE primary (epoch %llu): no contact with coordinator or peer for "
+              "%llu ms; an enable started now could outlast isolation_ms %u minus "
+              "nlb_timeout_ms %u", (unsigned long long)r->epoch,
+              (unsigned long long)(now - a->last_contact_at), (unsigned)a->set.isolation_ms,
+              (unsigned)a->set.nlb_timeout_ms);
+        send_report(a, now, out);
+        return;
+    }
     if (r->epoch > a->epoch) {
         /* Persist before acting: after a crash we must never accept an
          * epoch older than one we already obeyed. */
@@ -488,6 +504,7 @@ void agent_set_settings(struct agent *a, const struct agent_settings *set, uint6
     a->set.isolation_ms = set->isolation_ms;
     a->set.peer_loss_ms = set->peer_loss_ms;
     a->set.drain_ms = set->drain_ms;
+    a->set.nlb_timeout_ms = set->nlb_timeout_ms;
     /* A shorter period takes effect now rather than after the old one; a
      * drain already begun keeps the end it was given. */
     a->next_report_at = sooner(a->next_report_at, now + set->heartbeat_ms);

@@ -27,6 +27,7 @@ struct agent_settings {
     uint32_t peer_loss_ms; /* the peer counts as lost after this much silence */
     uint8_t has_peer;      /* a peer link is configured */
     uint32_t drain_ms;     /* planned step-down: drain this long, then disable */
+    uint32_t nlb_timeout_ms; /* an NLB command's time limit (0: not known) */
 };
 
 enum agent_event_type {

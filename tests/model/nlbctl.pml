@@ -19,7 +19,11 @@
  *                the timing rule is ISO + NLB_T < LOSS (message delay is
  *                below one tick and folded in): LOSS=3 breaks it;
  *   ACCEPT_OLD   agents obey orders whatever their epoch (fencing by epochs
- *                off), to show what epochs protect.
+ *                off), to show what epochs protect;
+ *   ENABLE_WHEN_ISOLATED  agents obey SET_ROLE primary even when an enable
+ *                could still run when they fence (the agent before its fix:
+ *                finds an I1 violation);
+ *   MAXE, AGENT_RESTARTS, COORD_RESTARTS, DUPS  the bounds (below).
  */
 
 #ifndef LOSS
@@ -43,17 +47,16 @@
 #ifndef DUPS
 #define DUPS 1      /* duplicated messages, in all */
 #endif
-#define CAP (LOSS > ISO -> LOSS : ISO)  /* clocks stop counting here: nothing changes after */
 
 #define NONE 2      /* no node */
-mtype = { SET_ROLE, HB, REPORT };
+mtype = { SET_ROLE, REPORT };
 mtype = { BACKUP, PRIMARY };              /* an agent's mode */
 mtype = { UNK, EN, DIS, NOCMD };          /* a port's state; NOCMD: no command running */
 mtype = { ELECTING, STABLE, DEMOTING, PROMOTING };  /* the coordinator's phase */
 
 /* The links: coordinator -> agent i and agent i -> coordinator. A message
- * is (type, epoch, mode, x): SET_ROLE(epoch, mode); HB(epoch, -, silence);
- * REPORT(epoch, mode, port as read back). */
+ * is (type, epoch, mode, x): SET_ROLE(epoch, mode); REPORT(epoch, mode,
+ * port as read back). Heartbeats do not travel in them: see heartbeat(). */
 chan to_agent[2] = [2] of { mtype, byte, mtype, byte };
 chan to_coord[2] = [1] of { mtype, byte, mtype, byte };
 byte dups = 0;
@@ -76,7 +79,6 @@ mtype a_cmd[2] = NOCMD;   /* the NLB command running, if any */
 byte a_cmd_age[2] = 0;    /* ticks since it was issued */
 byte a_silence[2] = 0;    /* ticks since the coordinator last heard us, as far as we know */
 byte agent_restarts = 0;
-bool a_beat[2] = 0;       /* the heartbeat report of this tick has been sent */
 
 /* ---- the coordinator ---------------------------------------------------- */
 byte c_epoch = 0;         /* persisted */
@@ -88,7 +90,6 @@ mtype r_port[2] = UNK;
 byte r_epoch[2] = 0;
 byte c_silence[2] = 0;    /* ticks since the last report (or since the restart) */
 byte coord_restarts = 0;
-bool c_beat[2] = 0;       /* the heartbeat to node i of this tick has been sent */
 
 /* I5: an epoch only grows. */
 inline set_epoch(var, me) {
@@ -117,8 +118,11 @@ inline reconcile(i) {
     fi
 }
 
+/* While an NLB command runs the last read-back may already be wrong: the
+ * agent says UNK (fill_report in agent.c), so that no report taken before a
+ * command lands can confirm a disable. */
 inline report(i) {
-    send(to_coord[i], REPORT, a_epoch[i], a_mode[i], a_known[i])
+    send(to_coord[i], REPORT, a_epoch[i], a_mode[i], (a_cmd[i] != NOCMD -> UNK : a_known[i]))
 }
 
 /* ---- coordinator helpers ---------------------------------------------------- */
@@ -151,6 +155,23 @@ inline begin_transfer(f, mt) {
 #define confirmed_enabled(i) (connected(i) && r_mode[i] == PRIMARY && r_port[i] == EN && \
                               r_epoch[i] == c_epoch)
 
+/* A heartbeat to agent i says how long ago the coordinator last heard it;
+ * the agent counts its contact from then (note_contact). It is sent and
+ * delivered in one step, with any value from the true one, c_silence[i],
+ * up to a_silence[i] - 1 (a larger one changes nothing): a value larger
+ * than the true one stands for a heartbeat sent earlier in the tick and
+ * delivered late, or for one lost (nothing sent: the step not taken).
+ * Heartbeats are not limited to one a tick: each tells the truth or less,
+ * so more of them only widen the behaviours. */
+inline heartbeat(i) {
+    mx = c_silence[i];
+    do
+    :: mx + 1 < a_silence[i] -> mx++
+    :: true -> break
+    od;
+    a_silence[i] = mx
+}
+
 /* ---- processes ---------------------------------------------------------------- */
 
 /* An agent's handling of one message from the coordinator. */
@@ -160,6 +181,12 @@ inline on_message(i) {
         if
 #ifndef ACCEPT_OLD
         :: me < a_epoch[i] -> report(i)          /* refused: tells it our epoch */
+#endif
+#ifndef ENABLE_WHEN_ISOLATED
+        /* Refused: an enable started now might still run when the fence
+         * fires, and hold back its disable (on_set_role in agent.c). */
+        :: me >= a_epoch[i] && mm == PRIMARY && a_mode[i] != PRIMARY &&
+           a_silence[i] + NLB_T >= ISO -> report(i)
 #endif
         :: else ->
 #ifndef ACCEPT_OLD
@@ -171,12 +198,6 @@ inline on_message(i) {
             a_desired[i] = (mm == PRIMARY -> EN : DIS);
             reconcile(i);
             report(i)
-        fi
-    :: mt == HB ->
-        /* Contact counts from when the coordinator last heard us. */
-        if
-        :: mx < a_silence[i] -> a_silence[i] = mx
-        :: else -> skip
         fi
     :: else -> skip
     fi
@@ -210,8 +231,8 @@ proctype agent(byte i)
         a_desired[i] = DIS;
         reconcile(i);
         report(i) }
-    /* The heartbeat report, once a tick. */
-    :: atomic { !a_beat[i] -> a_beat[i] = 1; report(i) }
+    /* The heartbeat report (any time: a repeated report changes nothing). */
+    :: atomic { empty(to_coord[i]) -> report(i) }
     /* Crash and restart (before ISO passes: a dead agent cannot fence). The
      * NLB command in progress may still land; the epoch survives; then safe
      * start: backup, port disabled whatever it looked like. */
@@ -298,10 +319,10 @@ proctype coordinator()
         fi }
     :: atomic { phase == PROMOTING -> primary = to; phase = STABLE }
     /* Heartbeats, only to a node heard since the (re)start. */
-    :: atomic { connected(0) && !c_beat[0] ->
-        c_beat[0] = 1; send(to_agent[0], HB, c_epoch, BACKUP, c_silence[0]) }
-    :: atomic { connected(1) && !c_beat[1] ->
-        c_beat[1] = 1; send(to_agent[1], HB, c_epoch, BACKUP, c_silence[1]) }
+    /* Heartbeats, only to a node heard since the (re)start: sent and
+     * delivered in one step (see heartbeat() above). */
+    :: atomic { connected(0) && c_silence[0] < a_silence[0] -> heartbeat(0) }
+    :: atomic { connected(1) && c_silence[1] < a_silence[1] -> heartbeat(1) }
     /* Crash and restart: only the epoch survives; connections close. */
     :: atomic { coord_restarts < COORD_RESTARTS ->
         coord_restarts++;
@@ -338,9 +359,9 @@ proctype network()
  * tick). */
 #define cmd_due(i) (a_cmd[i] != NOCMD && a_cmd_age[i] >= NLB_T)
 #define fence_due(i) (a_mode[i] == PRIMARY && a_silence[i] >= ISO)
-inline older(v) {
+inline older(v, cap) {
     if
-    :: v < CAP -> v++
+    :: v < cap -> v++
     :: else -> skip
     fi
 }
@@ -350,9 +371,8 @@ proctype clock()
     :: atomic { empty(to_agent[0]) && empty(to_agent[1]) && empty(to_coord[0]) &&
                 empty(to_coord[1]) && !cmd_due(0) && !cmd_due(1) && !fence_due(0) &&
                 !fence_due(1) ->
-        older(c_silence[0]); older(c_silence[1]);
-        a_beat[0] = 0; a_beat[1] = 0; c_beat[0] = 0; c_beat[1] = 0;
-        older(a_silence[0]); older(a_silence[1]);
+        older(c_silence[0], LOSS); older(c_silence[1], LOSS);
+        older(a_silence[0], ISO); older(a_silence[1], ISO);
         if
         :: a_cmd[0] != NOCMD -> a_cmd_age[0]++
         :: else -> skip

@@ -1671,6 +1671,7 @@ static void setup(struct world *w)
         s->heartbeat_ms = cfg->heartbeat_ms;
         s->reconcile_ms = cfg->reconcile_ms;
         s->isolation_ms = cfg->isolation_ms;
+        s->nlb_timeout_ms = cfg->nlb_timeout_ms;
         s->peer_loss_ms = cfg->loss_ms;
         s->has_peer = 1;
         /* The host as the agent finds it; an enabled port not set by the agent

@@ -1,0 +1,59 @@
+#!/bin/sh
+# check.sh - runs the SPIN model of the coordination protocol (nlbctl.pml).
+#
+#   check.sh expect-pass WORKDIR SECONDS [spin -D flags...]
+#       spin -a, gcc, a bitstate search of at most SECONDS; fails on any
+#       spin/gcc error, any assertion violation or invalid end state, any
+#       "errors: N" with N > 0, or a missing summary.
+#   check.sh expect-fail WORKDIR SECONDS [spin -D flags...]
+#       the same search must find an error (shows the model can fail): fails
+#       if it ends with "errors: 0"; on success replays the trail's last steps.
+#
+# The search is bitstate (exhaustive search does not fit; README.md): pan
+# prints states stored and the hash factor (coverage: the larger the better,
+# above 100 close to complete). The -w size is NLBCTL_MODEL_W (default 26).
+# Runs under nice -n 10. Needs spin and gcc on PATH.
+set -u
+mode=$1 work=$2 secs=$3
+shift 3
+here=$(cd "$(dirname "$0")" && pwd)
+w=${NLBCTL_MODEL_W:-26}
+
+command -v spin >/dev/null 2>&1 || { echo "check.sh: spin not found on PATH" >&2; exit 1; }
+mkdir -p "$work" && cd "$work" || exit 1
+rm -f pan pan.* nlbctl.pml.trail
+cp "$here/nlbctl.pml" . || exit 1
+echo "spin $* -a nlbctl.pml"
+spin "$@" -a nlbctl.pml || { echo "check.sh: spin -a failed" >&2; exit 1; }
+gcc -O2 -DSAFETY -DBITSTATE -w -o pan pan.c || { echo "check.sh: gcc failed" >&2; exit 1; }
+# SIGINT makes pan stop and print its summary; an unfinished search is
+# still a pass (the hash factor and states stored say how far it got).
+timeout -s INT "$secs" nice -n 10 ./pan -m1000000 "-w$w" > pan.out 2>&1
+rc=$?
+grep -E 'errors:|states, stored|hash factor|elapsed time|violated|invalid end|depth reached' pan.out
+summary=$(grep -E 'errors: [0-9]+' pan.out | sed 's/.*errors: \([0-9]*\).*/\1/')
+if [ -z "$summary" ]; then
+    echo "check.sh: pan gave no summary (exit $rc)" >&2
+    tail -20 pan.out >&2
+    exit 1
+fi
+case $mode in
+expect-pass)
+    if [ "$summary" != 0 ] || grep -qE 'violated|invalid end state \(' pan.out; then
+        echo "check.sh: the model found an error; the trail:" >&2
+        spin "$@" -t -p nlbctl.pml 2>&1 | tail -60 >&2
+        exit 1
+    fi
+    echo "check.sh: no error found" ;;
+expect-fail)
+    if [ "$summary" = 0 ]; then
+        echo "check.sh: expected an error (the model must be able to fail) and found none" >&2
+        exit 1
+    fi
+    echo "check.sh: error found, as expected; the end of the trail:"
+    spin "$@" -t -p nlbctl.pml 2>&1 | grep -E 'assertion|port\[' | tail -5 ;;
+*)
+    echo "usage: check.sh expect-pass|expect-fail WORKDIR SECONDS [-Dflags...]" >&2
+    exit 2 ;;
+esac
+exit 0
