@@ -2,6 +2,7 @@
 #include "pipe_client.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <windows.h>
 
@@ -48,27 +49,32 @@ static int open_pipe(const wchar_t *path, const char *name, HANDLE *out, char *e
 /* One overlapped read or write, bounded by deadline. */
 static int transfer(HANDLE h, int writing, void *buf, DWORD len, DWORD *done, ULONGLONG deadline)
 {
-    OVERLAPPED ov;
-    memset(&ov, 0, sizeof ov);
-    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-    if (!ov.hEvent)
+    /* On the heap: a cancelled read that does not end in time keeps it. */
+    OVERLAPPED *ov = calloc(1, sizeof *ov);
+    if (!ov)
         return PIPE_CLIENT_FAILED;
-    BOOL ok = writing ? WriteFile(h, buf, len, NULL, &ov) : ReadFile(h, buf, len, NULL, &ov);
+    ov->hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!ov->hEvent) {
+        free(ov);
+        return PIPE_CLIENT_FAILED;
+    }
+    BOOL ok = writing ? WriteFile(h, buf, len, NULL, ov) : ReadFile(h, buf, len, NULL, ov);
     int rc = PIPE_CLIENT_OK;
     if (!ok && GetLastError() != ERROR_IO_PENDING) {
         rc = PIPE_CLIENT_FAILED;
     } else {
         ULONGLONG now = GetTickCount64();
         DWORD wait = deadline > now ? (DWORD)(deadline - now) : 0;
-        if (WaitForSingleObject(ov.hEvent, wait) != WAIT_OBJECT_0) {
-            CancelIo(h);
-            GetOverlappedResult(h, &ov, done, TRUE);
+        if (WaitForSingleObject(ov->hEvent, wait) != WAIT_OBJECT_0) {
+            if (!win_cancel_io_bounded(h, ov, 1000))
+                return PIPE_CLIENT_TIMEOUT; /* ov stays with the I/O */
             rc = PIPE_CLIENT_TIMEOUT;
-        } else if (!GetOverlappedResult(h, &ov, done, FALSE)) {
+        } else if (!GetOverlappedResult(h, ov, done, FALSE)) {
             rc = PIPE_CLIENT_FAILED;
         }
     }
-    CloseHandle(ov.hEvent);
+    CloseHandle(ov->hEvent);
+    free(ov);
     return rc;
 }
 

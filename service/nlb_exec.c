@@ -318,20 +318,26 @@ out:
 static int collect(HANDLE pipe, HANDLE process, unsigned long long deadline, char *raw,
                    size_t *used, int *truncated)
 {
-    char chunk[1024];
-    OVERLAPPED ov;
-    memset(&ov, 0, sizeof ov);
-    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-    if (!ov.hEvent) { /* no output then, but still the time limit */
+    /* On the heap: a cancelled read that does not end in time keeps them. */
+    struct read_slot {
+        OVERLAPPED ov;
+        char chunk[1024];
+    } *rs = calloc(1, sizeof *rs);
+    HANDLE ev = rs ? CreateEventW(NULL, TRUE, FALSE, NULL) : NULL;
+    if (!ev) { /* no output then, but still the time limit */
+        free(rs);
         unsigned long long now = win_now_ms();
         return WaitForSingleObject(process, now >= deadline ? 0 : (DWORD)(deadline - now)) ==
                WAIT_TIMEOUT;
     }
+    rs->ov.hEvent = ev;
+    OVERLAPPED *ov = &rs->ov;
+    char *chunk = rs->chunk;
     int exited = 0, timed_out = 0, pending = 0;
     for (;;) {
         DWORD got = 0;
         if (!pending) {
-            if (!ReadFile(pipe, chunk, sizeof chunk, NULL, &ov)) {
+            if (!ReadFile(pipe, chunk, sizeof rs->chunk, NULL, ov)) {
                 if (GetLastError() != ERROR_IO_PENDING)
                     break; /* ERROR_BROKEN_PIPE: every writer has closed its end */
             }
@@ -341,11 +347,11 @@ static int collect(HANDLE pipe, HANDLE process, unsigned long long deadline, cha
         DWORD wait = now >= deadline ? 0 : (DWORD)(deadline - now);
         if (exited && wait > EXEC_DRAIN_MS)
             wait = EXEC_DRAIN_MS;
-        HANDLE h[2] = {ov.hEvent, process};
+        HANDLE h[2] = {ev, process};
         DWORD w = WaitForMultipleObjects(exited ? 1 : 2, h, FALSE, wait);
         if (w == WAIT_OBJECT_0) {
             pending = 0;
-            if (!GetOverlappedResult(pipe, &ov, &got, FALSE))
+            if (!GetOverlappedResult(pipe, ov, &got, FALSE))
                 break;
             size_t keep = got;
             if (keep > EXEC_OUTPUT_MAX - *used) {
@@ -361,12 +367,10 @@ static int collect(HANDLE pipe, HANDLE process, unsigned long long deadline, cha
             break;
         }
     }
-    if (pending) {
-        DWORD got;
-        CancelIo(pipe);
-        GetOverlappedResult(pipe, &ov, &got, TRUE);
-    }
-    CloseHandle(ov.hEvent);
+    if (pending && !win_cancel_io_bounded(pipe, ov, 1000))
+        return timed_out; /* rs and its event stay with the read */
+    CloseHandle(ev);
+    free(rs);
     return timed_out;
 }
 

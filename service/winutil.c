@@ -110,3 +110,13 @@ DWORD win_write_file_atomic(const char *path, const void *data, size_t len)
 }
 
 unsigned long long win_now_ms(void) { return GetTickCount64(); }
+
+int win_cancel_io_bounded(HANDLE h, OVERLAPPED *ov, DWORD wait_ms)
+{
+    CancelIoEx(h, ov);
+    if (WaitForSingleObject(ov->hEvent, wait_ms) != WAIT_OBJECT_0)
+        return 0;
+    DWORD done;
+    GetOverlappedResult(h, ov, &done, FALSE);
+    return 1;
+}

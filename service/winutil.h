@@ -28,4 +28,11 @@ DWORD win_write_file_atomic(const char *path, const void *data, size_t len);
 /* Milliseconds on a monotonic clock. */
 unsigned long long win_now_ms(void);
 
+/* Cancels the overlapped I/O *ov on h and waits at most wait_ms for it to
+ * end. Returns 1 if it ended (*ov may be reused or freed), 0 if not: then
+ * *ov and its event must stay alive, since the I/O may still write into
+ * them (the caller leaks them; it is about to give up on h anyway). An
+ * unbounded wait here once hung nlbctl under Wine. */
+int win_cancel_io_bounded(HANDLE h, OVERLAPPED *ov, DWORD wait_ms);
+
 #endif
