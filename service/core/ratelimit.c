@@ -21,6 +21,10 @@ int ratelimit_allow(struct ratelimit *r, const char *kind, const char *addr, uin
                     uint32_t *suppressed)
 {
     *suppressed = 0;
+    /* Compared as stored: a long kind is kept cut, and must still match. */
+    char k[RATELIMIT_KIND_MAX], ad[RATELIMIT_ADDR_MAX];
+    utf8_copy(k, sizeof k, kind);
+    utf8_copy(ad, sizeof ad, addr);
     struct ratelimit_entry *free_slot = NULL, *stale = NULL;
     for (int i = 0; i < RATELIMIT_SLOTS; i++) {
         struct ratelimit_entry *e = &r->slots[i];
@@ -29,7 +33,7 @@ int ratelimit_allow(struct ratelimit *r, const char *kind, const char *addr, uin
                 free_slot = e;
             continue;
         }
-        if (strcmp(e->kind, kind) == 0 && strcmp(e->addr, addr) == 0) {
+        if (strcmp(e->kind, k) == 0 && strcmp(e->addr, ad) == 0) {
             if (!expired(r, e, now)) {
                 e->suppressed++;
                 return 0;
@@ -50,8 +54,8 @@ int ratelimit_allow(struct ratelimit *r, const char *kind, const char *addr, uin
         return 0;
     }
     memset(e, 0, sizeof *e);
-    utf8_copy(e->kind, sizeof e->kind, kind);
-    utf8_copy(e->addr, sizeof e->addr, addr);
+    memcpy(e->kind, k, sizeof k);
+    memcpy(e->addr, ad, sizeof ad);
     e->window_start = now;
     e->used = 1;
     return 1;

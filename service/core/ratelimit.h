@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #define RATELIMIT_SLOTS 64 /* bounded: distinct (kind, address) pairs tracked at once */
-#define RATELIMIT_KIND_MAX 32
+#define RATELIMIT_KIND_MAX 64
 #define RATELIMIT_ADDR_MAX 48
 
 struct ratelimit_entry {

@@ -84,6 +84,21 @@ START_TEST(many_addresses_bounded_and_counted)
 }
 END_TEST
 
+/* A kind longer than the table keeps is still one kind. */
+START_TEST(long_kind_matches)
+{
+    struct ratelimit r;
+    ratelimit_init(&r, WIN);
+    uint32_t sup;
+    char kind[RATELIMIT_KIND_MAX * 2];
+    memset(kind, 'k', sizeof kind - 1);
+    kind[sizeof kind - 1] = '\0';
+    ck_assert_int_eq(ratelimit_allow(&r, kind, "192.0.2.1", T0, &sup), 1);
+    ck_assert_int_eq(ratelimit_allow(&r, kind, "192.0.2.1", T0 + 1, &sup), 0);
+    ck_assert_int_eq(ratelimit_allow(&r, kind, "192.0.2.1", T0 + 2, &sup), 0);
+}
+END_TEST
+
 START_TEST(addr_of_strips_port)
 {
     char a[RATELIMIT_ADDR_MAX];
@@ -102,6 +117,7 @@ Suite *make_suite(void)
     TCase *tc = tcase_create("window");
     tcase_add_test(tc, first_line_passes_rest_counted);
     tcase_add_test(tc, expired_counts_reported_once);
+    tcase_add_test(tc, long_kind_matches);
     suite_add_tcase(s, tc);
     tc = tcase_create("bounded");
     tcase_add_test(tc, many_addresses_bounded_and_counted);
