@@ -660,6 +660,8 @@ int agent_host_run(const struct daemon_env *env)
             struct agent_event ev = {.type = AGENT_EV_TICK};
             step(h, &ev);
             close_overdue_peers(h, now);
+            if (h->peer_listener != INVALID_SOCKET)
+                accept_peer(h); /* a lost FD_ACCEPT must not deafen the port */
             link_guard_tick();
             if (h->link.sock == INVALID_SOCKET && now >= h->reconnect_at)
                 try_connect(h);

@@ -488,6 +488,9 @@ int coordinator_host_run(const struct daemon_env *env)
             struct coordinator_event ev = {.type = COORD_EV_TICK};
             step(h, &ev);
             close_overdue(h, now);
+            /* Also accept on the timer: a lost FD_ACCEPT (seen under Wine
+             * during a flood) must not leave the port deaf to agents. */
+            accept_links(h);
             link_guard_tick();
             sip_monitor_tick(h->sip, on_sip_verdict, h);
             publish(h);
