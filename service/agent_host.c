@@ -11,6 +11,7 @@
 #include "epoch_store.h"
 #include "event_ids.h"
 #include "event_loop.h"
+#include "link_guard.h"
 #include "log.h"
 #include "net.h"
 #include "nlb_worker.h"
@@ -33,7 +34,9 @@ enum {
     TAG_PIPE = 100
 };
 
-#define PEER_IN_MAX 2 /* the peer's current link, and one replacing it */
+/* The peer's current link, one replacing it, and room for strangers, who
+ * can only ever push out each other (link_guard_slot). */
+#define PEER_IN_MAX 4
 
 struct agent_host {
     const struct daemon_env *env;
@@ -264,6 +267,8 @@ static int on_peer_message(void *ctx, struct net_conn *c, const struct wire_msg 
 {
     struct agent_host *h = ctx;
     uint32_t id = c->id;
+    /* A message that passed the seal comes from a holder of the key. */
+    c->identified = 1;
     struct agent_event ev = {.type = AGENT_EV_PEER_MESSAGE, .msg = m};
     step(h, &ev);
     return c->sock == INVALID_SOCKET || c->id != id;
@@ -278,33 +283,63 @@ static void try_connect_peer(struct agent_host *h)
     }
 }
 
-/* The newest incoming peer connection wins: a peer that reconnects after a
- * cut replaces its old, possibly half-dead, connection. */
+/* With every slot in use, the oldest connection that has not proved itself
+ * makes room; only when all have (the peer reconnected after a cut) does
+ * the oldest of the peer's own go, possibly half-dead. So connections from
+ * strangers never push out the peer's link. */
 static void accept_peer(struct agent_host *h)
 {
     WSANETWORKEVENTS ne;
     WSAEnumNetworkEvents(h->peer_listener, h->peer_listen_event, &ne);
-    for (int round = 0; round < 8; round++) {
-        struct net_conn *slot = &h->peer_in[0];
-        for (int i = 0; i < PEER_IN_MAX; i++)
-            if (h->peer_in[i].sock == INVALID_SOCKET) {
-                slot = &h->peer_in[i];
-                break;
-            }
+    char err[512];
+    for (int round = 0; round < 16; round++) {
+        struct net_conn *slot = link_guard_slot(h->peer_in, PEER_IN_MAX);
         if (slot->sock != INVALID_SOCKET) {
-            /* Both in use: drop the older one. */
-            slot = h->peer_in[0].id < h->peer_in[1].id ? &h->peer_in[0] : &h->peer_in[1];
+            /* Accept first: with nothing pending, nobody is evicted. */
+            struct net_conn fresh;
+            int rc = net_accept(h->peer_listener, &fresh, ++h->next_conn_id, err, sizeof err);
+            if (rc != 0) {
+                if (rc < 0)
+                    log_write(LOG_WARNING, "peer link: %s", err);
+                return;
+            }
+            if (slot->identified)
+                log_write(LOG_INFO, "peer link from %s replaced by a newer connection",
+                          slot->peer);
+            else
+                link_guard_log(LOG_WARNING, MSG_LINK_REFUSED, "evicted: slots full", slot->peer,
+                               "peer port: closing the connection from %s: all %d slots in "
+                               "use and it has not proved itself", slot->peer, PEER_IN_MAX);
             net_close(slot);
+            *slot = fresh;
+        } else {
+            int rc = net_accept(h->peer_listener, slot, ++h->next_conn_id, err, sizeof err);
+            if (rc != 0) {
+                if (rc < 0)
+                    log_write(LOG_WARNING, "peer link: %s", err);
+                net_conn_init(slot);
+                return;
+            }
         }
-        char err[512];
-        int rc = net_accept(h->peer_listener, slot, ++h->next_conn_id, err, sizeof err);
-        if (rc != 0) {
-            if (rc < 0)
-                log_write(LOG_WARNING, "peer link: %s", err);
-            net_conn_init(slot);
-            return;
-        }
-        log_write(LOG_INFO, "peer link from %s", slot->peer);
+        link_guard_log(LOG_INFO, 0, "connected", slot->peer, "peer link from %s", slot->peer);
+    }
+    /* Still pending: come back after the other events (see accept_links in
+     * coordinator_host.c). */
+    WSASetEvent(h->peer_listen_event);
+}
+
+/* Incoming peer connections that have not proved themselves in time are
+ * closed, so that idle ones cannot hold the slots. */
+static void close_overdue_peers(struct agent_host *h, uint64_t now)
+{
+    for (int i = 0; i < PEER_IN_MAX; i++) {
+        struct net_conn *c = &h->peer_in[i];
+        if (!link_guard_overdue(c, now))
+            continue;
+        link_guard_log(LOG_WARNING, MSG_LINK_REFUSED, "identify deadline", c->peer,
+                       "peer port: closing the connection from %s: it did not identify itself "
+                       "within %u ms", c->peer, LINK_GUARD_IDENTIFY_MS);
+        net_close(c);
     }
 }
 
@@ -600,7 +635,12 @@ int agent_host_run(const struct daemon_env *env)
         } else if (tag >= TAG_PEER_IN && tag < TAG_PEER_IN + PEER_IN_MAX) {
             struct net_conn *c = &h->peer_in[tag - TAG_PEER_IN];
             if (net_service(c, NULL, on_peer_message, h, err, sizeof err) == NET_CLOSED) {
-                log_write(LOG_INFO, "peer link from %s closed: %s", c->peer, err);
+                if (c->identified)
+                    log_write(LOG_INFO, "peer link from %s closed: %s", c->peer, err);
+                else /* anyone can connect: rate-limited */
+                    link_guard_log(LOG_WARNING, MSG_LINK_REFUSED,
+                                   c->fault ? c->fault : "closed", c->peer,
+                                   "peer port: connection from %s closed: %s", c->peer, err);
                 net_close(c);
             }
         } else if (tag >= TAG_PIPE && tag < TAG_PIPE + PIPE_SERVER_INSTANCES) {
@@ -620,6 +660,10 @@ int agent_host_run(const struct daemon_env *env)
                 env->progress(env->progress_ctx, DAEMON_STOPPING);
             struct agent_event ev = {.type = AGENT_EV_TICK};
             step(h, &ev);
+            close_overdue_peers(h, now);
+            if (h->peer_listener != INVALID_SOCKET)
+                accept_peer(h); /* a lost FD_ACCEPT must not deafen the port */
+            link_guard_tick();
             if (h->link.sock == INVALID_SOCKET && now >= h->reconnect_at)
                 try_connect(h);
             if (h->env->cfg->peer.port && h->peer_out.sock == INVALID_SOCKET &&

@@ -10,6 +10,7 @@
 #include "epoch_store.h"
 #include "event_ids.h"
 #include "event_loop.h"
+#include "link_guard.h"
 #include "log.h"
 #include "net.h"
 #include "nlbctld_msg.h"
@@ -39,6 +40,9 @@ struct coordinator_host {
     uint32_t current_token;
     int answered_now;
     struct wire_msg current_answer;
+    /* The link whose message is being stepped, while it is unidentified:
+     * what the core logs about it is rate-limited like a network fault. */
+    const struct net_conn *unidentified;
     int fatal;
 };
 
@@ -57,8 +61,13 @@ static struct net_conn *link_by_id(struct coordinator_host *h, uint32_t id)
 static void drop_link(struct coordinator_host *h, struct net_conn *c, const char *why, int tell)
 {
     uint32_t id = c->id;
-    log_write(tell ? LOG_WARNING : LOG_INFO, "closing link %u (%s): %s", (unsigned)id, c->peer,
-              why);
+    if (c->identified)
+        log_write(tell ? LOG_WARNING : LOG_INFO, "closing link %u (%s): %s", (unsigned)id,
+                  c->peer, why);
+    else /* anyone can open one: a flood of these must not flood the log */
+        link_guard_log(tell ? LOG_WARNING : LOG_INFO, tell ? MSG_LINK_REFUSED : 0,
+                       tell && c->fault ? c->fault : "closed before HELLO", c->peer,
+                       "closing link %u (%s): %s", (unsigned)id, c->peer, why);
     net_close(c);
     if (tell) {
         struct coordinator_event ev = {.type = COORD_EV_DISCONNECT, .conn = id};
@@ -94,7 +103,13 @@ static void run_actions(struct coordinator_host *h, const struct coordinator_act
         struct net_conn *c;
         switch (act->type) {
         case COORD_ACT_LOG:
-            if (event_id_of(act->event))
+            if (h->unidentified && (act->event == MODEL_EV_PROTOCOL ||
+                                    act->event == MODEL_EV_NODE_REFUSED)) {
+                char kind[32];
+                snprintf(kind, sizeof kind, "core event %u", (unsigned)act->event);
+                link_guard_log(log_level(act->level), event_id_of(act->event), kind,
+                               h->unidentified->peer, "%s", act->text);
+            } else if (event_id_of(act->event))
                 log_event(log_level(act->level), event_id_of(act->event), "%s", act->text);
             else
                 log_write(log_level(act->level), "%s", act->text);
@@ -136,8 +151,18 @@ static int on_link_message(void *ctx, struct net_conn *c, const struct wire_msg 
     struct coordinator_host *h = ctx;
     uint32_t id = c->id;
     struct coordinator_event ev = {.type = COORD_EV_MESSAGE, .conn = id, .msg = m};
+    h->unidentified = c->identified ? NULL : c;
     step(h, &ev);
-    return c->sock == INVALID_SOCKET || c->id != id;
+    h->unidentified = NULL;
+    if (c->sock == INVALID_SOCKET || c->id != id)
+        return 1;
+    /* Identified once the core has bound the link to a node (an accepted
+     * HELLO): from then on it no longer counts against the HELLO deadline
+     * and strangers cannot push it out of its slot. */
+    for (int i = 0; i < 2; i++)
+        if (h->core.nodes[i].connected && h->core.nodes[i].conn == id)
+            c->identified = 1;
+    return 0;
 }
 
 static void accept_links(struct coordinator_host *h)
@@ -145,30 +170,58 @@ static void accept_links(struct coordinator_host *h)
     WSANETWORKEVENTS ne;
     WSAEnumNetworkEvents(h->listener, h->listen_event, &ne);
     char err[512];
-    for (;;) {
-        struct net_conn *slot = NULL;
-        for (int i = 0; i < MAX_LINKS && !slot; i++)
-            if (h->links[i].sock == INVALID_SOCKET)
-                slot = &h->links[i];
-        if (!slot) {
-            /* Full: take the connection and close it, so the peer retries
-             * rather than hanging in the backlog. */
-            SOCKET s = accept(h->listener, NULL, NULL);
-            if (s == INVALID_SOCKET)
+    for (int round = 0; round < 4 * MAX_LINKS; round++) {
+        /* Full: the oldest connection that has not said HELLO makes room,
+         * so strangers holding connections cannot keep an agent out. */
+        struct net_conn *slot = link_guard_slot(h->links, MAX_LINKS);
+        if (slot->sock != INVALID_SOCKET) {
+            /* Accept first: with nothing pending, nobody is evicted. */
+            struct net_conn fresh;
+            int rc = net_accept(h->listener, &fresh, ++h->next_conn_id, err, sizeof err);
+            if (rc != 0) {
+                if (rc < 0)
+                    log_write(LOG_WARNING, "%s", err);
                 return;
-            closesocket(s);
-            log_event(LOG_WARNING, MSG_LINK_REFUSED, "refused a connection: all %d link slots in use",
-                      MAX_LINKS);
+            }
+            if (slot->identified)
+                drop_link(h, slot, "all link slots in use; replaced by a newer connection", 1);
+            else
+                link_guard_log(LOG_WARNING, MSG_LINK_REFUSED, "evicted: slots full", slot->peer,
+                               "closing link %u (%s): all %d link slots in use, and it has not "
+                               "said HELLO; making room for a new connection",
+                               (unsigned)slot->id, slot->peer, MAX_LINKS);
+            net_close(slot);
+            *slot = fresh;
+        } else {
+            int rc = net_accept(h->listener, slot, ++h->next_conn_id, err, sizeof err);
+            if (rc != 0) {
+                if (rc < 0)
+                    log_write(LOG_WARNING, "%s", err);
+                net_conn_init(slot);
+                return;
+            }
+        }
+        link_guard_log(LOG_INFO, 0, "connected", slot->peer, "link %u from %s",
+                       (unsigned)slot->id, slot->peer);
+    }
+    /* A flood is still pending: come back after the other events rather
+     * than spin here (FD_ACCEPT alone is not re-signalled under Wine). */
+    WSASetEvent(h->listen_event);
+}
+
+/* A connection that has not said HELLO in time is closed: otherwise idle
+ * connections would hold the slots for ever. */
+static void close_overdue(struct coordinator_host *h, uint64_t now)
+{
+    char why[96];
+    for (int i = 0; i < MAX_LINKS; i++) {
+        struct net_conn *c = &h->links[i];
+        if (!link_guard_overdue(c, now))
             continue;
-        }
-        int rc = net_accept(h->listener, slot, ++h->next_conn_id, err, sizeof err);
-        if (rc != 0) {
-            if (rc < 0)
-                log_write(LOG_WARNING, "%s", err);
-            net_conn_init(slot);
-            return;
-        }
-        log_write(LOG_INFO, "link %u from %s", (unsigned)slot->id, slot->peer);
+        snprintf(why, sizeof why, "it did not identify itself (HELLO) within %u ms",
+                 LINK_GUARD_IDENTIFY_MS);
+        c->fault = "HELLO deadline";
+        drop_link(h, c, why, 1);
     }
 }
 
@@ -434,6 +487,11 @@ int coordinator_host_run(const struct daemon_env *env)
             next_tick = now + TICK_MS;
             struct coordinator_event ev = {.type = COORD_EV_TICK};
             step(h, &ev);
+            close_overdue(h, now);
+            /* Also accept on the timer: a lost FD_ACCEPT (seen under Wine
+             * during a flood) must not leave the port deaf to agents. */
+            accept_links(h);
+            link_guard_tick();
             sip_monitor_tick(h->sip, on_sip_verdict, h);
             publish(h);
         }

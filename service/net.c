@@ -141,6 +141,7 @@ int net_accept(SOCKET listener, struct net_conn *c, uint32_t id, char *err, size
         return -1;
     }
     c->id = id;
+    c->opened_at = win_now_ms();
     char ip[32] = "?";
     inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
     snprintf(c->peer, sizeof c->peer, "%s:%u", ip, (unsigned)ntohs(sa.sin_port));
@@ -251,6 +252,7 @@ static int drain_frames(struct net_conn *c, net_message_fn on_msg, void *ctx, ch
                 size_t frame_len = 0;
                 int sr = seal_unwrap(&c->seal, at, total, &frame_len);
                 if (sr != SEAL_OK) {
+                    c->fault = seal_error_text(sr);
                     snprintf(err, cap, "refused a message from %s: %s", c->peer,
                              seal_error_text(sr));
                     return NET_CLOSED;
@@ -264,6 +266,7 @@ static int drain_frames(struct net_conn *c, net_message_fn on_msg, void *ctx, ch
                 break;
         }
         if (rc != WIRE_OK) {
+            c->fault = wire_error_text(rc);
             snprintf(err, cap, "refused a message from %s: %s", c->peer, wire_error_text(rc));
             return NET_CLOSED;
         }
@@ -287,6 +290,7 @@ static int finish_handshake(struct net_conn *c, net_connected_fn on_connected, v
     if (rc == SEAL_OK)
         rc = seal_set_peer_nonce(&c->seal, nonce);
     if (rc != SEAL_OK) {
+        c->fault = "no authenticated handshake";
         snprintf(err, cap, "%s did not open an authenticated link (%s); do both ends have a "
                            "[security] key?", c->peer, seal_error_text(rc));
         return NET_CLOSED;
@@ -304,11 +308,13 @@ static int read_all(struct net_conn *c, net_connected_fn on_connected, net_messa
 {
     for (;;) {
         if (c->in_len == sizeof c->in) {
+            c->fault = "oversized frame";
             snprintf(err, cap, "%s sent an oversized frame", c->peer);
             return NET_CLOSED;
         }
         int n = recv(c->sock, (char *)c->in + c->in_len, (int)(sizeof c->in - c->in_len), 0);
         if (n == 0) {
+            c->fault = "closed by the far end";
             snprintf(err, cap, "%s closed the connection", c->peer);
             return NET_CLOSED;
         }
@@ -316,6 +322,7 @@ static int read_all(struct net_conn *c, net_connected_fn on_connected, net_messa
             int e = WSAGetLastError();
             if (e == WSAEWOULDBLOCK)
                 return NET_OK;
+            c->fault = "receive failed";
             sock_error(err, cap, "receive failed", e);
             return NET_CLOSED;
         }
@@ -341,6 +348,7 @@ int net_service(struct net_conn *c, net_connected_fn on_connected, net_message_f
                 void *ctx, char *err, size_t cap)
 {
     WSANETWORKEVENTS ne;
+    c->fault = "link failure";
     if (WSAEnumNetworkEvents(c->sock, c->event, &ne) != 0) {
         sock_error(err, cap, "socket wait failed", WSAGetLastError());
         return NET_CLOSED;
@@ -372,6 +380,7 @@ int net_service(struct net_conn *c, net_connected_fn on_connected, net_message_f
         if (read_all(c, on_connected, on_msg, ctx, err, cap) != NET_OK)
             return NET_CLOSED;
         if ((ne.lNetworkEvents & FD_CLOSE) && c->sock != INVALID_SOCKET) {
+            c->fault = "closed by the far end";
             snprintf(err, cap, "%s closed the connection", c->peer);
             return NET_CLOSED;
         }

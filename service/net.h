@@ -30,6 +30,13 @@ struct net_conn {
     struct seal seal;
     uint8_t out[NET_OUT_MAX];
     size_t out_len;
+    /* Incoming connections: when accepted, and whether the host has seen it
+     * prove who it is (until then it may be anyone who can reach the port). */
+    uint64_t opened_at;
+    int identified;
+    /* Why net_service last returned NET_CLOSED, as a short fixed phrase (a
+     * kind of fault, for rate-limited logging); the details are in err. */
+    const char *fault;
 };
 
 enum net_result { NET_OK = 0, NET_CONNECTED = 1, NET_CLOSED = -1 };

@@ -592,10 +592,12 @@ static void on_message(struct coordinator *c, const struct coordinator_event *ev
         close_conn(out, ev->conn, "a link must start with HELLO");
         return;
     }
-    c->nodes[idx].last_heard_at = now;
-    if (m->type == WIRE_REPORT)
+    /* Only a REPORT (or a HELLO, above) proves the agent alive as an agent:
+     * anything else on its link must not postpone its loss. */
+    if (m->type == WIRE_REPORT) {
+        c->nodes[idx].last_heard_at = now;
         on_report(c, idx, &m->u.report, now, out);
-    else
+    } else
         logf_(out, COORD_LOG_WARNING, MODEL_EV_PROTOCOL, "ignored unexpected %s from %s", wire_type_name(m->type),
               c->set.node[idx]);
 }

@@ -493,7 +493,35 @@ START_TEST(unexpected_message_from_node)
     ck_assert_int_ge(find_log(&out, COORD_LOG_WARNING, "SET_ROLE"), 0);
     ck_assert_uint_eq(count_of(&out, COORD_ACT_CLOSE), 0);
     ck_assert_uint_eq(c.epoch, 1);
-    ck_assert_uint_eq(c.nodes[0].last_heard_at, T0 + 300);
+    /* Only REPORT and HELLO prove the agent alive as an agent. */
+    ck_assert_uint_eq(c.nodes[0].last_heard_at, T0);
+}
+END_TEST
+
+/* A link that only ever sends messages the coordinator does not act on
+ * (here HEARTBEAT, an agent-bound type) does not keep its node alive: the
+ * node is lost loss_ms after its last REPORT, as if it were silent. */
+START_TEST(unexpected_messages_do_not_keep_node_alive)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out);
+    struct wire_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = WIRE_HEARTBEAT;
+    for (uint64_t t = T0 + HB; t < T0 + 20 + LOSS; t += HB) {
+        ev_primary_enabled(&c, C1, 6, t - 1, &out);
+        ev_msg(&c, C2, &m, t - 1, &out);
+        ev_tick(&c, t, &out);
+    }
+    ev_primary_enabled(&c, C1, 6, T0 + 20 + LOSS - 1, &out);
+    ev_msg(&c, C2, &m, T0 + 20 + LOSS - 1, &out);
+    ck_assert_uint_eq(c.nodes[1].last_heard_at, T0 + 20);
+    ev_tick(&c, T0 + 20 + LOSS, &out);
+    int close = find(&out, COORD_ACT_CLOSE, 0);
+    ck_assert_int_ge(close, 0);
+    ck_assert_uint_eq(out.items[close].conn, C2);
+    ck_assert_uint_eq(c.nodes[1].connected, 0);
 }
 END_TEST
 
@@ -3227,6 +3255,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, hello_replaces_old_link);
     tcase_add_test(tc, disconnect_clears_connected);
     tcase_add_test(tc, unexpected_message_from_node);
+    tcase_add_test(tc, unexpected_messages_do_not_keep_node_alive);
     tcase_add_test(tc, unknown_event_logged);
     suite_add_tcase(s, tc);
 
