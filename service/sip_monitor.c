@@ -142,9 +142,33 @@ static void tell(struct sip_monitor *m, int i, sip_monitor_fn fn, void *ctx)
 }
 
 /* Reads what is waiting on target i's socket (non-blocking). */
+/* A fresh socket for target i after a receive error. Under Wine a
+ * connected UDP socket that got an ICMP "port unreachable" (the SIP server
+ * was down for a moment) was seen to receive nothing ever after, so a
+ * restarted server stayed "not answering" and its silence detector, fed by
+ * these probes, then called it unavailable too. */
+static void reopen_target(struct monitor_target *t)
+{
+    struct config_endpoint ep;
+    memset(&ep, 0, sizeof ep);
+    utf8_copy(ep.host, sizeof ep.host, t->host);
+    ep.port = (uint16_t)t->port;
+    if (t->sock != INVALID_SOCKET)
+        closesocket(t->sock);
+    if (t->event && t->event != WSA_INVALID_EVENT)
+        WSACloseEvent(t->event);
+    t->sock = INVALID_SOCKET;
+    t->event = WSA_INVALID_EVENT;
+    char why[256];
+    if (open_target(t, &ep, why, sizeof why) != 0)
+        log_write(LOG_WARNING, "SIP monitor: %s (tried again at the next probe)", why);
+}
+
 static void drain(struct sip_monitor *m, int i, sip_monitor_fn fn, void *ctx)
 {
     struct monitor_target *t = &m->t[i];
+    if (t->sock == INVALID_SOCKET)
+        return;
     /* Bounded: a flood cannot hold the coordinator's one thread. */
     for (int n = 0; n < 32; n++) {
         char buf[DGRAM_MAX];
@@ -160,6 +184,7 @@ static void drain(struct sip_monitor *m, int i, sip_monitor_fn fn, void *ctx)
                 if (sip_probe_send_failed(&m->probe, i, why) >= 0)
                     tell(m, i, fn, ctx);
             }
+            reopen_target(t);
             break;
         }
         if (sip_probe_answer(&m->probe, buf, (size_t)got, win_now_ms()) >= 0)
@@ -216,7 +241,9 @@ void sip_monitor_tick(struct sip_monitor *m, sip_monitor_fn fn, void *ctx)
         /* A request still waiting was counted as failed by sip_probe_request. */
         if (len == 0)
             continue;
-        if (send(t->sock, req, (int)len, 0) == SOCKET_ERROR) {
+        if (t->sock == INVALID_SOCKET)
+            reopen_target(t);
+        if (t->sock == INVALID_SOCKET || send(t->sock, req, (int)len, 0) == SOCKET_ERROR) {
             char why[96];
             int e = WSAGetLastError();
             /* The last round's ICMP "port unreachable", reported on this send. */
@@ -228,6 +255,7 @@ void sip_monitor_tick(struct sip_monitor *m, sip_monitor_fn fn, void *ctx)
                          e);
             if (sip_probe_send_failed(&m->probe, i, why) >= 0)
                 tell(m, i, fn, ctx);
+            reopen_target(t);
         }
     }
 }
