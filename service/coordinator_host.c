@@ -30,7 +30,6 @@ struct coordinator_host {
     struct pipe_server *pipe;
     struct sip_monitor *sip; /* NULL: no active SIP monitoring configured */
     struct status_publisher *pub; /* NULL: WMI status not published */
-    uint8_t vip_verdict;
     SOCKET listener;
     WSAEVENT listen_event;
     struct net_conn links[MAX_LINKS];
@@ -265,7 +264,6 @@ static void on_sip_verdict(void *ctx, int target, uint8_t verdict, const char *w
 {
     struct coordinator_host *h = ctx;
     if (target == SIP_PROBE_VIP) {
-        h->vip_verdict = verdict;
         int p = h->core.primary;
         int primary_answers = p != COORD_NO_NODE && h->core.nodes[p].probe == MODEL_PROBE_UP;
         if (verdict == SIP_PROBE_DOWN)
@@ -327,17 +325,18 @@ static void reload_sip_monitor(struct coordinator_host *h)
 {
     char err[512];
     sip_monitor_close(h->sip);
-    h->vip_verdict = SIP_PROBE_UNKNOWN;
     h->sip = sip_monitor_open(h->env->cfg, err, sizeof err);
     if (h->sip) {
         log_sip_monitor(h->env->cfg);
         return;
     }
-    if (err[0])
-        log_write(LOG_ERROR, "SIP monitor: %s; active SIP monitoring is off until the next "
-                  "reload or restart", err);
-    else
+    if (!err[0]) {
+        /* coordinator_set_settings has already set the verdicts to off */
         log_write(LOG_INFO, "SIP monitor: switched off");
+        return;
+    }
+    log_write(LOG_ERROR, "SIP monitor: %s; active SIP monitoring is off until the next "
+              "reload or restart", err);
     for (int i = 0; i < 2; i++) {
         struct coordinator_event ev = {.type = COORD_EV_PROBE,
                                        .node = (uint8_t)i,
