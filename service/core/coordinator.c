@@ -456,7 +456,7 @@ static void check_deadline(struct coordinator *c, uint64_t now, struct coordinat
              * role back to it under a fresh epoch (the new node never got it). */
             int back = c->primary;
             c->primary = COORD_NO_NODE;
-            c->phase = MODEL_PHASE_ELECTING;
+            enter(c, MODEL_PHASE_ELECTING, "the switchover was abandoned", now, out);
             begin_transfer(c, 1 - back, back, 0, c->set.switchover_timeout_ms,
                            "switchover abandoned", now, out);
         } else {
