@@ -1040,6 +1040,15 @@ START_TEST(demote_timeout)
     int r = expect_reply(&out, 8, MODEL_ERR_TIMEOUT);
     ck_assert_ptr_nonnull(strstr(out.items[r].text, "web1"));
     ck_assert_int_ge(find_log(&out, COORD_LOG_ERROR, "in time"), 0);
+    /* The phase change is logged and kept in the history like any other. */
+    ck_assert_int_ge(find_log(&out, COORD_LOG_INFO, "demoting -> electing"), 0);
+    int in_history = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        const char *h = model_history_get(&c.history, i, NULL);
+        if (h && strstr(h, "demoting -> electing because the switchover was abandoned"))
+            in_history = 1;
+    }
+    ck_assert_int_eq(in_history, 1);
     /* web2 never got the role; web1 gets it back under a new epoch. */
     ck_assert_uint_eq(c.epoch, 8);
     ck_assert_int_ge(find(&out, COORD_ACT_PERSIST_EPOCH, 0), 0);
