@@ -1,6 +1,6 @@
 # Cross-compiles nlbctl for 64-bit Windows with Debian's MinGW-w64 toolchain.
 # Test executables run under Wine through tests/wine-run.sh, which gives the
-# test tree its own Wine prefix (see tests/README.md).
+# test tree its own Wine prefix (see tests/wine-prefix.sh and the README).
 set(CMAKE_SYSTEM_NAME Windows)
 set(CMAKE_SYSTEM_PROCESSOR x86_64)
 set(TOOLCHAIN_PREFIX x86_64-w64-mingw32)

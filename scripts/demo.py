@@ -70,12 +70,18 @@ def loopback_demo(build_dir):
             t0 = time.monotonic()
             rc, out, err = cluster.nlbctl("switchover")
             print(f"{(out or err).strip()}   [exit code {rc}, {time.monotonic() - t0:.2f} s]")
+            if rc != 0:
+                raise SystemExit(f"demo: the switchover failed (exit code {rc})")
+            wait_until("the switchover", lambda: settled(cluster, "node2"), timeout=10)
             show(cluster, "2. after the switchover")
 
             print("\n$ nlbctl switchover --to node1")
             t0 = time.monotonic()
             rc, out, err = cluster.nlbctl("switchover", "--to", "node1")
             print(f"{(out or err).strip()}   [exit code {rc}, {time.monotonic() - t0:.2f} s]")
+            if rc != 0:
+                raise SystemExit(f"demo: the switchover failed (exit code {rc})")
+            wait_until("the switchover", lambda: settled(cluster, "node1"), timeout=10)
             show(cluster, "3. after the switch back")
 
             print("\nKilling node1's application (the SIP server, in production)...")

@@ -154,16 +154,24 @@ static void nlb_check_deadline(struct agent_host *h, uint64_t now)
     step(h, &ev);
 }
 
-/* Waits (bounded) for the running job: start-up and stop need its result. */
-static void nlb_wait(struct agent_host *h)
+/* Waits (bounded) for the running job: start-up and stop need its result.
+ * The SCM hears a checkpoint every second meanwhile (progress: the state
+ * being waited in), so an nlb_timeout_ms longer than the wait hint never
+ * makes a slow but working start or stop look hung. */
+#define NLB_WAIT_CHECKPOINT_MS 1000
+static void nlb_wait(struct agent_host *h, int progress)
 {
     while (nlb_worker_busy(h->nlb) && !h->nlb_hung) {
         uint64_t now = win_now_ms();
         DWORD left = h->nlb_deadline > now ? (DWORD)(h->nlb_deadline - now) : 0;
-        if (WaitForSingleObjectEx(nlb_worker_done_event(h->nlb), left, TRUE) == WAIT_OBJECT_0)
+        DWORD slice = left < NLB_WAIT_CHECKPOINT_MS ? left : NLB_WAIT_CHECKPOINT_MS;
+        DWORD rc = WaitForSingleObjectEx(nlb_worker_done_event(h->nlb), slice, TRUE);
+        if (rc == WAIT_OBJECT_0)
             nlb_finished(h);
-        else
+        else if (slice == left)
             nlb_check_deadline(h, win_now_ms());
+        else
+            h->env->progress(h->env->progress_ctx, progress);
     }
 }
 
@@ -502,7 +510,7 @@ static int start(struct agent_host *h)
     /* Safe start, done before RUNNING is reported: backup, port disabled. */
     struct agent_event ev = {.type = AGENT_EV_START};
     step(h, &ev);
-    nlb_wait(h);
+    nlb_wait(h, DAEMON_STARTING);
     if (h->fatal)
         return h->fatal;
     h->app = app_monitor_open(cfg, err, sizeof err);
@@ -541,12 +549,12 @@ static void stop(struct agent_host *h)
         /* The disable must run even after a fatal error, after the job in
          * hand (if it is not hung). */
         h->fatal = 0;
-        nlb_wait(h);
+        nlb_wait(h, DAEMON_STOPPING);
         if (!h->core.stopping) { /* a PRESHUTDOWN stop has done this already */
             struct agent_event ev = {.type = AGENT_EV_STOP};
             step(h, &ev);
         }
-        nlb_wait(h);
+        nlb_wait(h, DAEMON_STOPPING);
         if (nlb_worker_busy(h->nlb))
             log_event(LOG_ERROR, MSG_NLB_HUNG, "stopping with the NLB command still hung: the port may still "
                                  "be enabled; check it with nlbctl port query");
@@ -562,7 +570,9 @@ static void stop(struct agent_host *h)
         WSACloseEvent(h->peer_listen_event);
     app_monitor_close(h->app);
     status_publisher_stop(h->pub);
-    nlb_worker_stop(h->nlb, h->env->cfg->nlb_timeout_ms);
+    /* A hung call has had its nlb_timeout_ms already: a short grace only. */
+    nlb_worker_stop(h->nlb, nlb_worker_busy(h->nlb) ? NLB_WAIT_CHECKPOINT_MS
+                                                    : h->env->cfg->nlb_timeout_ms);
 }
 
 int agent_host_run(const struct daemon_env *env)
