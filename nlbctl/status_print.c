@@ -23,6 +23,41 @@ static const char *app_word(const struct wire_node_status *n)
     return n->app_healthy ? "healthy" : "unhealthy";
 }
 
+/* The local wall-clock time age_ms ago: ages travel on the wire (the
+ * services' clocks are monotonic), the time of day is ours to compute. */
+static void time_ago(uint64_t age_ms, char *when, size_t size)
+{
+    FILETIME ft;
+    GetSystemTimeAsFileTime(&ft);
+    ULARGE_INTEGER at = {.LowPart = ft.dwLowDateTime, .HighPart = ft.dwHighDateTime};
+    at.QuadPart -= age_ms * 10000ull;
+    FILETIME utc = {at.LowPart, at.HighPart}, local;
+    SYSTEMTIME t;
+    FileTimeToLocalFileTime(&utc, &local);
+    FileTimeToSystemTime(&local, &t);
+    snprintf(when, size, "%04u-%02u-%02u %02u:%02u:%02u.%03u", t.wYear, t.wMonth, t.wDay,
+             t.wHour, t.wMinute, t.wSecond, t.wMilliseconds);
+}
+
+/* "why (at 2026-11-26 20:15:03.120)": the transition and when it happened. */
+static void print_change(FILE *out, const char *why, uint32_t age_ms)
+{
+    fprintf(out, "%s", why[0] ? why : "(none)");
+    if (why[0] && age_ms != WIRE_AGE_UNKNOWN) {
+        char when[32];
+        time_ago(age_ms, when, sizeof when);
+        fprintf(out, " (at %s)", when);
+    }
+}
+
+static void json_age(FILE *out, const char *key, uint32_t age_ms)
+{
+    if (age_ms == WIRE_AGE_UNKNOWN)
+        fprintf(out, ",\"%s\":null", key);
+    else
+        fprintf(out, ",\"%s\":%lu", key, (unsigned long)age_ms);
+}
+
 static void print_age(FILE *out, uint32_t ms)
 {
     if (ms == 0xFFFFFFFFu)
@@ -41,7 +76,9 @@ void status_print_table(FILE *out, const struct wire_status_reply *st)
         fprintf(out, "Phase:       %s\n", model_phase_name(st->phase));
     else
         fprintf(out, "Coordinator: %s\n", st->coordinator_link ? "connected" : "not connected");
-    fprintf(out, "Last change: %s\n\n", st->last_reason[0] ? st->last_reason : "(none)");
+    fprintf(out, "Last change: ");
+    print_change(out, st->last_reason, st->last_reason_age_ms);
+    fprintf(out, "\n\n");
     fprintf(out, "%-16s %-6s %-5s %-8s %-10s %-13s %-13s %-6s %s\n", "NODE",
             st->role == MODEL_ROLE_AGENT ? "COORD" : "LINK", "PEER", "MODE", "APP",
             "PORT DESIRED", "PORT ACTUAL", "EPOCH", "LAST HEARD");
@@ -63,28 +100,20 @@ void status_print_table(FILE *out, const struct wire_status_reply *st)
             fprintf(out, "  %s: SIP probes %s\n", st->nodes[i].name,
                     model_probe_name(st->nodes[i].sip_probe));
     for (unsigned i = 0; i < st->node_count; i++)
-        if (st->nodes[i].last_change[0])
-            fprintf(out, "  %s: %s\n", st->nodes[i].name, st->nodes[i].last_change);
+        if (st->nodes[i].last_change[0]) {
+            fprintf(out, "  %s: ", st->nodes[i].name);
+            print_change(out, st->nodes[i].last_change, st->nodes[i].last_change_age_ms);
+            fputc('\n', out);
+        }
 }
 
 void history_print(FILE *out, const struct wire_history_reply *h, int json)
 {
-    /* Ages travel on the wire; the wall-clock time is ours to compute. */
-    FILETIME ft;
-    GetSystemTimeAsFileTime(&ft);
-    ULARGE_INTEGER now = {.LowPart = ft.dwLowDateTime, .HighPart = ft.dwHighDateTime};
     if (json)
         fprintf(out, "[");
     for (unsigned i = 0; i < h->count; i++) {
-        ULARGE_INTEGER at = now;
-        at.QuadPart -= h->entries[i].age_ms * 10000ull;
-        FILETIME utc = {at.LowPart, at.HighPart}, local;
-        SYSTEMTIME t;
-        FileTimeToLocalFileTime(&utc, &local);
-        FileTimeToSystemTime(&local, &t);
         char when[32];
-        snprintf(when, sizeof when, "%04u-%02u-%02u %02u:%02u:%02u.%03u", t.wYear, t.wMonth,
-                 t.wDay, t.wHour, t.wMinute, t.wSecond, t.wMilliseconds);
+        time_ago(h->entries[i].age_ms, when, sizeof when);
         if (json) {
             fprintf(out, "%s{\"time\":\"%s\",\"age_ms\":%llu,\"change\":", i ? "," : "", when,
                     (unsigned long long)h->entries[i].age_ms);
@@ -120,6 +149,7 @@ void status_print_json(FILE *out, const struct wire_status_reply *st)
     }
     fprintf(out, ",\"last_change\":");
     json_string(out, st->last_reason);
+    json_age(out, "last_change_age_ms", st->last_reason_age_ms);
     fprintf(out, ",\"nodes\":[");
     for (unsigned i = 0; i < st->node_count; i++) {
         const struct wire_node_status *n = &st->nodes[i];
@@ -131,6 +161,7 @@ void status_print_json(FILE *out, const struct wire_status_reply *st)
         fprintf(out, ",\"sip_probe\":\"%s\"", model_probe_name(n->sip_probe));
         fprintf(out, ",\"last_change\":");
         json_string(out, n->last_change);
+        json_age(out, "last_change_age_ms", n->last_change_age_ms);
         fprintf(out, ",\"port_desired\":\"%s\",\"port_actual\":\"%s\",\"epoch\":%llu",
                 model_port_name(n->port_desired), model_port_name(n->port_actual),
                 (unsigned long long)n->epoch);

@@ -75,6 +75,7 @@ static void fill_report(const struct agent *a, uint64_t now, struct wire_msg *m)
         r->peer_epoch = a->peer.epoch;
     }
     utf8_copy(r->reason, sizeof r->reason, a->last_reason);
+    r->reason_age_ms = wire_age_ms(now, a->last_transition_at);
 }
 
 /* While out of the cluster: how often the desired state is commanded again
@@ -584,6 +585,7 @@ void agent_status(const struct agent *a, uint64_t now, struct wire_status_reply 
     st->epoch = a->epoch;
     st->coordinator_link = a->coord_up;
     utf8_copy(st->last_reason, sizeof st->last_reason, a->last_reason);
+    st->last_reason_age_ms = wire_age_ms(now, a->last_transition_at);
     st->node_count = 1;
     struct wire_node_status *n = &st->nodes[0];
     utf8_copy(n->name, sizeof n->name, a->set.node);
@@ -596,4 +598,5 @@ void agent_status(const struct agent *a, uint64_t now, struct wire_status_reply 
     n->last_heard_ms = 0;
     n->peer_link = a->peer_heard && agent_peer_silent_ms(a, now) < a->set.peer_loss_ms;
     utf8_copy(n->last_change, sizeof n->last_change, a->last_reason);
+    n->last_change_age_ms = st->last_reason_age_ms;
 }

@@ -137,6 +137,7 @@ static void enter(struct coordinator *c, uint8_t to, const char *why, uint64_t n
     snprintf(c->last_reason, sizeof c->last_reason, "%s -> %s because %s",
              model_phase_name(c->phase), model_phase_name(to), why);
     model_history_add(&c->history, now, c->last_reason);
+    c->last_reason_at = now;
     c->phase = to;
 }
 
@@ -539,6 +540,7 @@ static void on_report(struct coordinator *c, int idx, const struct wire_report *
 {
     struct coordinator_node *n = &c->nodes[idx];
     n->report = *r;
+    n->report_at = now;
     n->have_report = 1;
     /* A read-back of "out of the cluster" is only as fresh as the agent's
      * last NLB command; UNKNOWN (a command running) continues a run. */
@@ -733,6 +735,7 @@ void coordinator_init(struct coordinator *c, const struct coordinator_settings *
         c->nodes[i].probe = set->probe_enabled ? MODEL_PROBE_UNKNOWN : MODEL_PROBE_OFF;
     snprintf(c->last_reason, sizeof c->last_reason, "started; electing");
     model_history_add(&c->history, now, c->last_reason);
+    c->last_reason_at = now;
 }
 
 void coordinator_set_settings(struct coordinator *c, const struct coordinator_settings *set,
@@ -814,6 +817,7 @@ void coordinator_status(const struct coordinator *c, uint64_t now, struct wire_s
     st->epoch = c->epoch;
     st->phase = c->phase;
     utf8_copy(st->last_reason, sizeof st->last_reason, c->last_reason);
+    st->last_reason_age_ms = wire_age_ms(now, c->last_reason_at);
     st->node_count = 2;
     for (int i = 0; i < 2; i++) {
         const struct coordinator_node *n = &c->nodes[i];
@@ -835,6 +839,9 @@ void coordinator_status(const struct coordinator *c, uint64_t now, struct wire_s
                            (uint64_t)n->report.peer_silent_ms + (now - n->last_heard_at) <
                                c->set.loss_ms;
             utf8_copy(s->last_change, sizeof s->last_change, n->report.reason);
+            s->last_change_age_ms = wire_age_add(n->report.reason_age_ms, now, n->report_at);
+        } else {
+            s->last_change_age_ms = WIRE_AGE_UNKNOWN;
         }
         uint64_t age = now - n->last_heard_at;
         s->last_heard_ms = !n->heard ? 0xFFFFFFFFu

@@ -98,6 +98,7 @@ struct coordinator_node {
     uint32_t conn;
     uint8_t have_report;
     struct wire_report report; /* the last one received */
+    uint64_t report_at;        /* when it was received */
     uint8_t heard; /* ever heard from since start */
     uint64_t last_heard_at;
     uint64_t next_heartbeat_at;
@@ -124,6 +125,7 @@ struct coordinator {
     uint64_t preferred_ready_since; /* 0: the preferred node is not eligible */
     uint8_t stuck_logged;           /* "cannot fail over" said once per episode */
     char last_reason[128];
+    uint64_t last_reason_at;
     struct model_history history;
 };
 

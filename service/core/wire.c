@@ -132,6 +132,7 @@ static void pack_node(struct cursor *c, const struct wire_node_status *n)
     put_u8(c, n->peer_link);
     put_u8(c, n->sip_probe);
     put_str(c, n->last_change, WIRE_REASON_MAX);
+    put_u32(c, n->last_change_age_ms);
 }
 
 static void unpack_node(struct cursor *c, struct wire_node_status *n)
@@ -147,6 +148,7 @@ static void unpack_node(struct cursor *c, struct wire_node_status *n)
     n->peer_link = get_bool(c);
     n->sip_probe = get_enum(c, MODEL_PROBE_DOWN);
     get_str(c, n->last_change, sizeof n->last_change);
+    n->last_change_age_ms = get_u32(c);
 }
 
 static void pack_payload(struct cursor *c, const struct wire_msg *m)
@@ -170,6 +172,7 @@ static void pack_payload(struct cursor *c, const struct wire_msg *m)
         put_str(c, m->u.report.reason, WIRE_REASON_MAX);
         put_u8(c, m->u.report.stopping);
         put_u8(c, m->u.report.peer_heard);
+        put_u32(c, m->u.report.reason_age_ms);
         break;
     case WIRE_SET_ROLE:
         put_u64(c, m->u.set_role.epoch);
@@ -215,6 +218,7 @@ static void pack_payload(struct cursor *c, const struct wire_msg *m)
         put_u8(c, s->phase);
         put_u8(c, s->coordinator_link);
         put_str(c, s->last_reason, sizeof s->last_reason - 1);
+        put_u32(c, s->last_reason_age_ms);
         if (s->node_count > WIRE_MAX_NODES) {
             c->bad = 1;
             break;
@@ -250,6 +254,7 @@ static void unpack_payload(struct cursor *c, struct wire_msg *m)
         get_str(c, m->u.report.reason, sizeof m->u.report.reason);
         m->u.report.stopping = get_bool(c);
         m->u.report.peer_heard = get_bool(c);
+        m->u.report.reason_age_ms = get_u32(c);
         break;
     case WIRE_SET_ROLE:
         m->u.set_role.epoch = get_u64(c);
@@ -293,6 +298,7 @@ static void unpack_payload(struct cursor *c, struct wire_msg *m)
         s->phase = get_enum(c, MODEL_PHASE_PROMOTING);
         s->coordinator_link = get_bool(c);
         get_str(c, s->last_reason, sizeof s->last_reason);
+        s->last_reason_age_ms = get_u32(c);
         s->node_count = get_enum(c, WIRE_MAX_NODES);
         for (uint8_t i = 0; !c->bad && i < s->node_count; i++)
             unpack_node(c, &s->nodes[i]);
@@ -439,4 +445,18 @@ const char *wire_type_name(uint8_t type)
     case WIRE_APP_STATUS: return "APP_STATUS";
     default: return "?";
     }
+}
+
+uint32_t wire_age_ms(uint64_t now, uint64_t at)
+{
+    uint64_t age = now > at ? now - at : 0;
+    return age >= WIRE_AGE_UNKNOWN ? WIRE_AGE_UNKNOWN - 1 : (uint32_t)age;
+}
+
+uint32_t wire_age_add(uint32_t age, uint64_t now, uint64_t learnt_at)
+{
+    if (age == WIRE_AGE_UNKNOWN)
+        return WIRE_AGE_UNKNOWN;
+    uint64_t sum = (uint64_t)age + wire_age_ms(now, learnt_at);
+    return sum >= WIRE_AGE_UNKNOWN ? WIRE_AGE_UNKNOWN - 1 : (uint32_t)sum;
 }

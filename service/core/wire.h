@@ -88,6 +88,7 @@ struct wire_report {
     uint8_t stopping; /* the agent is shutting down: it will not enable again */
     uint8_t peer_heard; /* it has heard its peer since it started (peer_silent_ms
                          * counts from its start until then) */
+    uint32_t reason_age_ms; /* how long ago the transition in reason happened */
 };
 
 struct wire_set_role {
@@ -131,9 +132,15 @@ struct wire_node_status {
     uint8_t peer_link;      /* 1: it hears its peer agent */
     uint8_t sip_probe;      /* enum model_probe (coordinator only; agents say off) */
     char last_change[WIRE_REASON_MAX + 1];
+    uint32_t last_change_age_ms; /* how long ago; WIRE_AGE_UNKNOWN: not known */
 };
 
 #define WIRE_MAX_NODES 8
+#define WIRE_AGE_UNKNOWN 0xFFFFFFFFu /* an age in ms nobody knows */
+/* now - at in ms, for the wire: 0 if at is later, capped below WIRE_AGE_UNKNOWN. */
+uint32_t wire_age_ms(uint64_t now, uint64_t at);
+/* age plus the time since it was learnt, capped; unknown stays unknown. */
+uint32_t wire_age_add(uint32_t age, uint64_t now, uint64_t learnt_at);
 
 struct wire_status_reply {
     uint8_t role; /* enum model_role */
@@ -143,6 +150,7 @@ struct wire_status_reply {
     uint8_t phase; /* coordinator: enum model_phase; agent: 0 */
     uint8_t coordinator_link; /* agent: 1 if connected to its coordinator */
     char last_reason[128];   /* the last transition and why */
+    uint32_t last_reason_age_ms; /* how long ago; WIRE_AGE_UNKNOWN: not known */
     uint8_t node_count;
     struct wire_node_status nodes[WIRE_MAX_NODES];
 };

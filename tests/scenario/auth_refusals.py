@@ -42,7 +42,8 @@ def hello(node):
 def report(epoch=0, healthy=0):
     """A backup with an unhealthy application: nothing an election could use."""
     return frame(2, struct.pack(">QBBBBIBBBQ", epoch, 0, healthy, 2, 2, 0xFFFFFFFF, 0, 0, 0, 0)
-                 + text("attack") + bytes([0, 0]))  # ... reason, stopping, peer_heard
+                 + text("attack") + bytes([0, 0])  # ... reason, stopping, peer_heard,
+                 + struct.pack(">I", 0))             # reason_age_ms
 
 
 class Link:

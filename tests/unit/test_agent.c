@@ -1686,6 +1686,10 @@ START_TEST(status_peer_link_last_change)
     agent_status(&a, T0 + 100 + ISO, &st);
     ck_assert_ptr_nonnull(strstr(st.nodes[0].last_change, "isolated"));
     ck_assert_str_eq(st.last_reason, a.last_reason);
+    ck_assert_uint_eq(st.last_reason_age_ms, 0);
+    agent_status(&a, T0 + 100 + ISO + 250, &st);
+    ck_assert_uint_eq(st.last_reason_age_ms, 250); /* when it happened travels as an age */
+    ck_assert_uint_eq(st.nodes[0].last_change_age_ms, 250);
     ck_assert_uint_le(strlen(st.nodes[0].last_change), WIRE_REASON_MAX);
     ck_assert_int_eq(strncmp(st.nodes[0].last_change, a.last_reason, WIRE_REASON_MAX), 0);
 

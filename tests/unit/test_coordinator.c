@@ -2856,6 +2856,8 @@ START_TEST(status_peer_link_last_change)
     coordinator_status(&c, T0, &st);
     ck_assert_uint_eq(st.nodes[0].peer_link, 0); /* nothing reported yet */
     ck_assert_str_eq(st.nodes[0].last_change, "");
+    ck_assert_uint_eq(st.nodes[0].last_change_age_ms, WIRE_AGE_UNKNOWN);
+    ck_assert_uint_le(st.last_reason_age_ms, 0); /* "started; electing", just now */
 
     ev_report_peer(&c, C1, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
                    MODEL_PORT_DISABLED, T0 + 10, &out);
@@ -2863,6 +2865,21 @@ START_TEST(status_peer_link_last_change)
     coordinator_status(&c, T0 + 20, &st);
     ck_assert_uint_eq(st.nodes[0].peer_link, 1);
     ck_assert_str_eq(st.nodes[0].last_change, "reported by the test");
+    /* The report's own age of its change, plus the time since it came. */
+    ck_assert_uint_eq(st.nodes[0].last_change_age_ms, 10);
+    struct wire_msg aged;
+    memset(&aged, 0, sizeof aged);
+    aged.type = WIRE_REPORT;
+    aged.u.report = c.nodes[1].report;
+    aged.u.report.reason_age_ms = 5000;
+    struct coordinator_event aev = {.type = COORD_EV_MESSAGE, .conn = C2, .msg = &aged};
+    coordinator_step(&c, &aev, T0 + 30, &out);
+    coordinator_status(&c, T0 + 50, &st);
+    ck_assert_uint_eq(st.nodes[1].last_change_age_ms, 5020);
+    aged.u.report.reason_age_ms = WIRE_AGE_UNKNOWN - 1;
+    coordinator_step(&c, &aev, T0 + 60, &out);
+    coordinator_status(&c, T0 + 100, &st);
+    ck_assert_uint_eq(st.nodes[1].last_change_age_ms, WIRE_AGE_UNKNOWN - 1); /* capped */
     ck_assert_uint_eq(st.nodes[1].peer_link, 0); /* no peer link configured */
     ck_assert_str_eq(st.nodes[1].last_change, "");
     /* Never heard its peer: a short silence (counted from its start) is

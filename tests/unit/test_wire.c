@@ -52,6 +52,8 @@ static void sample_msg(uint8_t type, struct wire_msg *m)
         m->u.report.peer_epoch = 0x1112131415161718ull;
         fill_str(m->u.report.reason, WIRE_REASON_MAX, 'c');
         m->u.report.stopping = 1;
+        m->u.report.peer_heard = 1;
+        m->u.report.reason_age_ms = 0xABCDEF01u;
         break;
     case WIRE_SET_ROLE:
         m->u.set_role.epoch = 0xFFFFFFFFFFFFFFFEull;
@@ -92,6 +94,7 @@ static void sample_msg(uint8_t type, struct wire_msg *m)
         s->phase = MODEL_PHASE_PROMOTING;
         s->coordinator_link = 1;
         fill_str(s->last_reason, sizeof s->last_reason - 1, 'r');
+        s->last_reason_age_ms = 0x31323334u;
         s->node_count = WIRE_MAX_NODES;
         for (unsigned i = 0; i < WIRE_MAX_NODES; i++) {
             struct wire_node_status *n = &s->nodes[i];
@@ -105,6 +108,7 @@ static void sample_msg(uint8_t type, struct wire_msg *m)
             n->last_heard_ms = i == 0 ? 0xFFFFFFFFu : 1000u * i;
             n->peer_link = (uint8_t)((i >> 2) & 1);
             fill_str(n->last_change, WIRE_REASON_MAX, (char)('A' + i));
+            n->last_change_age_ms = i == 1 ? WIRE_AGE_UNKNOWN : 70000u * i;
         }
         break;
     }
@@ -193,6 +197,7 @@ static void assert_node_equal(const struct wire_node_status *a, const struct wir
     ck_assert_uint_eq(a->last_heard_ms, b->last_heard_ms);
     ck_assert_uint_eq(a->peer_link, b->peer_link);
     ck_assert_str_eq(a->last_change, b->last_change);
+    ck_assert_uint_eq(a->last_change_age_ms, b->last_change_age_ms);
 }
 
 /* Field by field: padding in the structs must not decide equality. */
@@ -218,6 +223,8 @@ static void assert_msg_equal(const struct wire_msg *a, const struct wire_msg *b)
         ck_assert_uint_eq(a->u.report.peer_epoch, b->u.report.peer_epoch);
         ck_assert_str_eq(a->u.report.reason, b->u.report.reason);
         ck_assert_uint_eq(a->u.report.stopping, b->u.report.stopping);
+        ck_assert_uint_eq(a->u.report.peer_heard, b->u.report.peer_heard);
+        ck_assert_uint_eq(a->u.report.reason_age_ms, b->u.report.reason_age_ms);
         break;
     case WIRE_SET_ROLE:
         ck_assert_uint_eq(a->u.set_role.epoch, b->u.set_role.epoch);
@@ -258,6 +265,7 @@ static void assert_msg_equal(const struct wire_msg *a, const struct wire_msg *b)
         ck_assert_uint_eq(x->phase, y->phase);
         ck_assert_uint_eq(x->coordinator_link, y->coordinator_link);
         ck_assert_str_eq(x->last_reason, y->last_reason);
+        ck_assert_uint_eq(x->last_reason_age_ms, y->last_reason_age_ms);
         ck_assert_uint_eq(x->node_count, y->node_count);
         for (unsigned i = 0; i < x->node_count; i++)
             assert_node_equal(&x->nodes[i], &y->nodes[i]);
@@ -416,7 +424,7 @@ START_TEST(round_trip_exact_bytes)
 
     /* REPORT: epoch, mode, app_healthy, port_desired, port_actual,
      * peer_silent_ms, peer_mode, peer_app_healthy, peer_port, peer_epoch,
-     * reason, stopping, peer_heard. */
+     * reason, stopping, peer_heard, reason_age_ms. */
     memset(&m, 0, sizeof m);
     m.type = WIRE_REPORT;
     m.id = 1;
@@ -433,11 +441,13 @@ START_TEST(round_trip_exact_bytes)
     strcpy(m.u.report.reason, "ok");
     m.u.report.stopping = 1;
     m.u.report.peer_heard = 1;
+    m.u.report.reason_age_ms = 0x21222324u;
     static const uint8_t want_report[] = {
-        'N', 'L', 1, 2, 0, 0, 0, 32, 0, 0, 0, 1,               /* header */
+        'N', 'L', 1, 2, 0, 0, 0, 36, 0, 0, 0, 1,               /* header */
         1, 2, 3, 4, 5, 6, 7, 8, 1, 1, 1, 2,                    /* epoch .. port_actual */
         0x0A, 0x0B, 0x0C, 0x0D, 0, 1, 3,                       /* peer_silent_ms .. port */
-        0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 2, 'o', 'k', 1, 1};
+        0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 2, 'o', 'k', 1, 1,
+        0x21, 0x22, 0x23, 0x24};
     len = encode_ok(&m, buf, sizeof buf);
     ck_assert_uint_eq(len, sizeof want_report);
     ck_assert_mem_eq(buf, want_report, sizeof want_report);
@@ -770,9 +780,9 @@ START_TEST(enum_out_of_range_malformed)
 
     /* STATUS_REPLY with short strings so the offsets are easy:
      * role, pair "p", primary "", epoch(8), phase, link, reason "",
-     * node_count, then one node: name "a", connected, mode, app_healthy,
-     * port_desired, port_actual, epoch(8), last_heard(4), peer_link,
-     * last_change "". */
+     * reason age(4), node_count, then one node: name "a", connected, mode,
+     * app_healthy, port_desired, port_actual, epoch(8), last_heard(4),
+     * peer_link, sip_probe, last_change "", its age(4). */
     memset(&m, 0, sizeof m);
     m.type = WIRE_STATUS_REPLY;
     m.u.status.role = MODEL_ROLE_COORDINATOR;
@@ -782,21 +792,22 @@ START_TEST(enum_out_of_range_malformed)
     uint8_t buf[WIRE_MAX_FRAME];
     size_t len = encode_ok(&m, buf, sizeof buf);
     /* 35 before issue 3; the node status gained peer_link (1 byte) and
-     * last_change (an empty string, 1 byte); issue 5 sip_probe (1 byte). */
-    ck_assert_uint_eq(len, p + 38);
+     * last_change (an empty string, 1 byte); issue 5 sip_probe (1 byte);
+     * the ages of the last changes (4 bytes each, reply and node). */
+    ck_assert_uint_eq(len, p + 46);
     expect_decode(buf, len, WIRE_OK, "the unpatched status reply");
     expect_byte_malformed(&m, p + 0, 0, "STATUS_REPLY role 0");
     expect_byte_malformed(&m, p + 0, 3, "STATUS_REPLY role 3");
     expect_byte_malformed(&m, p + 12, MODEL_PHASE_PROMOTING + 1, "STATUS_REPLY phase 4");
     expect_byte_malformed(&m, p + 13, 2, "STATUS_REPLY coordinator_link 2");
-    expect_byte_malformed(&m, p + 18, 2, "node connected 2");
-    expect_byte_malformed(&m, p + 19, 2, "node mode 2");
-    expect_byte_malformed(&m, p + 20, 2, "node app_healthy 2");
-    expect_byte_malformed(&m, p + 21, 5, "node port_desired 5");
-    expect_byte_malformed(&m, p + 22, 5, "node port_actual 5");
-    expect_byte_malformed(&m, p + 35, 2, "node peer_link 2");
-    expect_byte_malformed(&m, p + 35, 0xFF, "node peer_link 255");
-    expect_byte_malformed(&m, p + 36, MODEL_PROBE_DOWN + 1, "node sip_probe 4");
+    expect_byte_malformed(&m, p + 22, 2, "node connected 2");
+    expect_byte_malformed(&m, p + 23, 2, "node mode 2");
+    expect_byte_malformed(&m, p + 24, 2, "node app_healthy 2");
+    expect_byte_malformed(&m, p + 25, 5, "node port_desired 5");
+    expect_byte_malformed(&m, p + 26, 5, "node port_actual 5");
+    expect_byte_malformed(&m, p + 39, 2, "node peer_link 2");
+    expect_byte_malformed(&m, p + 39, 0xFF, "node peer_link 255");
+    expect_byte_malformed(&m, p + 40, MODEL_PROBE_DOWN + 1, "node sip_probe 4");
 }
 END_TEST
 
@@ -808,7 +819,7 @@ START_TEST(node_count_over_max_malformed)
     size_t len = encode_ok(&m, buf, WIRE_MAX_FRAME);
     /* node_count sits just before the first node's name length. */
     size_t at = WIRE_HEADER_SIZE + 1 + (1 + MODEL_NAME_MAX) * 2 + 8 + 1 + 1 +
-                (1 + sizeof m.u.status.last_reason - 1);
+                (1 + sizeof m.u.status.last_reason - 1) + 4;
     ck_assert_uint_eq(buf[at], WIRE_MAX_NODES);
     buf[at] = WIRE_MAX_NODES + 1;
     expect_decode(buf, len, WIRE_MALFORMED, "node_count 9, 8 nodes present");
@@ -1118,8 +1129,8 @@ START_TEST(node_status_new_fields)
     ck_assert_int_eq(wire_encode(&in, buf, sizeof buf, &dummy), WIRE_MALFORMED);
     in.u.status.nodes[0].last_change[WIRE_REASON_MAX] = '\0';
     len = encode_ok(&in, buf, sizeof buf);
-    /* The last_change length byte sits WIRE_REASON_MAX + 1 from the end. */
-    size_t at = len - WIRE_REASON_MAX - 1;
+    /* The last_change length byte sits WIRE_REASON_MAX + 1 before its age. */
+    size_t at = len - 4 - WIRE_REASON_MAX - 1;
     ck_assert_uint_eq(buf[at], WIRE_REASON_MAX);
     uint8_t big[WIRE_MAX_FRAME];
     memcpy(big, buf, len);
