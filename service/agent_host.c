@@ -271,12 +271,36 @@ static int on_peer_out_message(void *ctx, struct net_conn *c, const struct wire_
     return 0;
 }
 
+/* A peer link proves itself with a sealed HELLO naming our peer: the seal
+ * shows a holder of the key, the name that it is the other node, not some
+ * third party with the key (a coordinator's host, say) posing as it. */
 static int on_peer_message(void *ctx, struct net_conn *c, const struct wire_msg *m)
 {
     struct agent_host *h = ctx;
     uint32_t id = c->id;
-    /* A message that passed the seal comes from a holder of the key. */
-    c->identified = 1;
+    if (!c->identified && m->type != WIRE_HELLO) {
+        c->fault = "no HELLO";
+        link_guard_log(LOG_WARNING, MSG_LINK_REFUSED, c->fault, c->peer,
+                       "peer port: closing the connection from %s: it sent %s before HELLO",
+                       c->peer, wire_type_name(m->type));
+        net_close(c);
+        return 1;
+    }
+    if (m->type == WIRE_HELLO && !agent_peer_hello_ok(&h->core.set, &m->u.hello)) {
+        /* Said here, rate-limited: a misconfigured peer retries every
+         * reconnect_ms. */
+        const struct agent_settings *set = &h->core.set;
+        c->fault = "not our peer";
+        link_guard_log(LOG_ERROR, MSG_PEER_MISMATCH, c->fault, c->peer,
+                       "peer port: closing the connection from %s: it says it is node %s of "
+                       "pair %s; this is node %s of pair %s%s%s",
+                       c->peer, m->u.hello.node, m->u.hello.pair, set->node, set->pair,
+                       set->peer_node[0] ? ", whose other node is " : "", set->peer_node);
+        net_close(c);
+        return 1;
+    }
+    if (m->type == WIRE_HELLO)
+        c->identified = 1;
     struct agent_event ev = {.type = AGENT_EV_PEER_MESSAGE, .msg = m};
     step(h, &ev);
     return c->sock == INVALID_SOCKET || c->id != id;
@@ -411,6 +435,9 @@ static void settings_of(const struct config *cfg, struct agent_settings *set)
     memset(set, 0, sizeof *set);
     utf8_copy(set->pair, sizeof set->pair, cfg->pair);
     utf8_copy(set->node, sizeof set->node, cfg->node);
+    if (cfg->node1[0]) /* the config checks node is one of them */
+        utf8_copy(set->peer_node, sizeof set->peer_node,
+                  strcmp(cfg->node, cfg->node1) == 0 ? cfg->node2 : cfg->node1);
     set->heartbeat_ms = cfg->heartbeat_ms;
     set->reconcile_ms = cfg->reconcile_ms;
     set->isolation_ms = cfg->isolation_ms;

@@ -356,14 +356,24 @@ static void on_coordinator_message(struct agent *a, const struct wire_msg *m, ui
               wire_type_name(m->type));
 }
 
+int agent_peer_hello_ok(const struct agent_settings *set, const struct wire_hello *h)
+{
+    if (strcmp(h->pair, set->pair) != 0)
+        return 0;
+    if (set->peer_node[0])
+        return strcmp(h->node, set->peer_node) == 0;
+    return strcmp(h->node, set->node) != 0;
+}
+
 static void on_peer_message(struct agent *a, const struct wire_msg *m, uint64_t now,
                             struct agent_actions *out)
 {
     if (m->type == WIRE_HELLO) {
-        if (strcmp(m->u.hello.pair, a->set.pair) != 0 || strcmp(m->u.hello.node, a->set.node) == 0)
+        if (!agent_peer_hello_ok(&a->set, &m->u.hello))
             logf_(out, AGENT_LOG_ERROR, MODEL_EV_PEER_MISMATCH,
-                  "the peer link says it is node %s of pair %s; this is node %s of pair %s",
-                  m->u.hello.node, m->u.hello.pair, a->set.node, a->set.pair);
+                  "the peer link says it is node %s of pair %s; this is node %s of pair %s%s%s",
+                  m->u.hello.node, m->u.hello.pair, a->set.node, a->set.pair,
+                  a->set.peer_node[0] ? ", whose other node is " : "", a->set.peer_node);
         return;
     }
     if (m->type != WIRE_REPORT) {

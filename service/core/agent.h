@@ -21,6 +21,8 @@
 struct agent_settings {
     char pair[MODEL_NAME_MAX + 1];
     char node[MODEL_NAME_MAX + 1];
+    char peer_node[MODEL_NAME_MAX + 1]; /* the other node of the pair; empty:
+                                         * not configured (any other name) */
     uint32_t heartbeat_ms; /* how often a REPORT goes out when nothing changes */
     uint32_t reconcile_ms; /* how often NLB is read back to catch drift */
     uint32_t isolation_ms; /* a primary out of contact this long disables its port */
@@ -145,6 +147,11 @@ void agent_step(struct agent *a, const struct agent_event *ev, uint64_t now,
 
 /* How long since the peer was last heard (WIRE_SILENT_NEVER without a peer link). */
 uint32_t agent_peer_silent_ms(const struct agent *a, uint64_t now);
+
+/* Whether a HELLO on the peer port names our peer: our pair, the other node
+ * (any other name when [pair] is not configured). Anyone holding the key
+ * could otherwise pass as the peer under a name of their choosing. */
+int agent_peer_hello_ok(const struct agent_settings *set, const struct wire_hello *h);
 
 /* This agent as a status reply for nlbctl. */
 void agent_status(const struct agent *a, uint64_t now, struct wire_status_reply *st);

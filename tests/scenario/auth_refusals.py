@@ -47,7 +47,8 @@ def report(epoch=0, healthy=0):
 
 
 class Link:
-    """One connection to the coordinator, sealed like an agent's."""
+    """One connection to a listening port (the coordinator's or a peer port),
+    sealed like an agent's."""
 
     def __init__(self, port, key=KEY, handshake=True):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)

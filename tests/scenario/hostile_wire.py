@@ -211,6 +211,26 @@ def main():
             check_pair("after malformed frames")
             print("ok  malformed, forged, replayed and unknown-node frames: pair unchanged")
 
+            # 1b. A holder of the key posing as node1's peer: a HELLO naming
+            # a node that is not node2 (an unknown one, node1 itself), or a
+            # REPORT with no HELLO, is refused at once, long before the
+            # identification deadline (5 s) would have closed it anyway.
+            node1_log = os.path.join(work, "node1.log")
+            for what, first in (("HELLO as an unknown node", hello("node9")),
+                                ("HELLO as node1 itself", hello("node1")),
+                                ("REPORT before HELLO", report())):
+                c = Link(peer_port)
+                t0 = time.monotonic()
+                c.send(c.seal(first))
+                if not c.closed_by_peer(2.5):
+                    raise TestFailure(f"node1's peer port kept a connection after a {what}")
+                quietly(c.sock.close)
+                print(f"ok  node1's peer port closed the connection after a {what} "
+                      f"({(time.monotonic() - t0) * 1000:.0f} ms)")
+            wait_until("node1 logging the impostor", lambda: "it says it is node node9"
+                       in text(node1_log), timeout=5)
+            check_pair("after impostors at the peer port")
+
             # 2. Slowloris: more idle connections than slots, plus one byte a
             # second on another; meanwhile node2 restarts and must get back in.
             hold = Holder(port, HELD)

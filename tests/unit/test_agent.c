@@ -1660,6 +1660,50 @@ START_TEST(peer_cannot_give_orders)
 }
 END_TEST
 
+/* Only the other node of our pair may pass as the peer: another holder of
+ * the key (the coordinator's host, a third node) must not. */
+START_TEST(peer_hello_names_the_peer)
+{
+    struct agent_settings set;
+    settings(&set);
+    struct wire_hello h;
+    memset(&h, 0, sizeof h);
+    strcpy(h.pair, "pair1");
+    strcpy(h.node, "web2");
+    ck_assert_int_eq(agent_peer_hello_ok(&set, &h), 1); /* [pair] not set: any other name */
+    strcpy(h.node, "web1");
+    ck_assert_int_eq(agent_peer_hello_ok(&set, &h), 0); /* ourselves */
+    strcpy(set.peer_node, "web2");
+    strcpy(h.node, "web2");
+    ck_assert_int_eq(agent_peer_hello_ok(&set, &h), 1);
+    strcpy(h.node, "web3");
+    ck_assert_int_eq(agent_peer_hello_ok(&set, &h), 0); /* unknown node */
+    strcpy(h.node, "WEB2");
+    ck_assert_int_eq(agent_peer_hello_ok(&set, &h), 0); /* names are exact on the wire */
+    strcpy(h.node, "web2");
+    strcpy(h.pair, "pair2");
+    ck_assert_int_eq(agent_peer_hello_ok(&set, &h), 0); /* another pair */
+
+    /* The core logs a mismatch it is fed, naming the expected peer. */
+    struct agent a;
+    struct agent_actions out;
+    agent_init(&a, &set, 0, T0);
+    struct wire_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = WIRE_HELLO;
+    m.u.hello = h;
+    strcpy(m.u.hello.node, "web3");
+    strcpy(m.u.hello.pair, "pair1");
+    struct agent_event ev = {.type = AGENT_EV_PEER_MESSAGE, .msg = &m};
+    step(&a, &ev, T0 + 1, &out);
+    int found = 0;
+    for (unsigned i = 0; i < out.count; i++)
+        if (out.items[i].type == AGENT_ACT_LOG && strstr(out.items[i].text, "other node is web2"))
+            found = 1;
+    ck_assert_int_eq(found, 1);
+}
+END_TEST
+
 START_TEST(status_peer_link_last_change)
 {
     struct agent a;
@@ -2339,6 +2383,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, peer_hello_checked);
     tcase_add_test(tc, peer_cannot_give_orders);
     tcase_add_test(tc, status_peer_link_last_change);
+    tcase_add_test(tc, peer_hello_names_the_peer);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("handover");
