@@ -136,8 +136,9 @@ static void nlb_finished(struct agent_host *h)
         log_event(LOG_WARNING, MSG_NLB_HUNG,
                   "the NLB command written off as hung returned after %llu ms; port reads %s", (unsigned long long)took, model_port_name(state));
     if (count.err[0])
-        log_write(LOG_WARNING, "cannot count the connections left on the draining port: %s",
-                  count.err);
+        log_event(LOG_WARNING, MSG_DRAINING,
+                  "cannot count the connections left on the draining port (the drain runs its "
+                  "full drain_ms): %s", count.err);
     h->nlb_hung = 0;
     struct agent_event ev = {.type = AGENT_EV_NLB_DONE, .port = state, .ok = (uint8_t)ok};
     if (count.conns != NLB_CONNECTIONS_UNKNOWN) {
