@@ -195,7 +195,7 @@ static int cmd_port(struct nlbctl_args *args)
         port_print(cfg, word, 0, MODEL_PORT_UNKNOWN, err, json);
         return EXIT_TIMEOUT; /* the worker is stuck: exiting ends it */
     }
-    nlb_worker_collect(w, &state, &ok, err, sizeof err);
+    nlb_worker_collect(w, &state, &ok, err, sizeof err, NULL);
     nlb_worker_stop(w, 2000);
     /* A change counts only if the read-back shows it. */
     if (ok && actions[a].job == NLB_JOB_SET && state != actions[a].state) {

@@ -125,7 +125,8 @@ static void nlb_finished(struct agent_host *h)
     uint8_t state = MODEL_PORT_UNKNOWN;
     int ok = 0;
     char err[512];
-    if (!nlb_worker_collect(h->nlb, &state, &ok, err, sizeof err))
+    struct nlb_worker_count count;
+    if (!nlb_worker_collect(h->nlb, &state, &ok, err, sizeof err, &count))
         return;
     uint64_t took = win_now_ms() - h->nlb_started;
     if (!ok)
@@ -134,8 +135,16 @@ static void nlb_finished(struct agent_host *h)
     if (h->nlb_hung)
         log_event(LOG_WARNING, MSG_NLB_HUNG,
                   "the NLB command written off as hung returned after %llu ms; port reads %s", (unsigned long long)took, model_port_name(state));
+    if (count.err[0])
+        log_event(LOG_WARNING, MSG_DRAINING,
+                  "cannot count the connections left on the draining port (the drain runs its "
+                  "full drain_ms): %s", count.err);
     h->nlb_hung = 0;
     struct agent_event ev = {.type = AGENT_EV_NLB_DONE, .port = state, .ok = (uint8_t)ok};
+    if (count.conns != NLB_CONNECTIONS_UNKNOWN) {
+        ev.conns_known = 1;
+        ev.conns = count.conns;
+    }
     step(h, &ev);
 }
 

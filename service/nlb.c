@@ -70,6 +70,21 @@ int nlb_query(struct nlb *nlb, uint8_t *state, char *err, size_t cap)
     return rc;
 }
 
+int nlb_connections(struct nlb *nlb, uint32_t *count, char *err, size_t cap)
+{
+    struct nlb_handle *h = (struct nlb_handle *)nlb;
+    *count = NLB_CONNECTIONS_UNKNOWN;
+    if (!h->ops->connections)
+        return 0;
+    int rc = h->ops->connections(h->impl, count, err, cap);
+    if (rc != 0) {
+        *count = NLB_CONNECTIONS_UNKNOWN;
+        if (cap > 0)
+            utf8_trim_partial(err);
+    }
+    return rc;
+}
+
 const char *nlb_describe(const struct nlb *nlb)
 {
     const struct nlb_handle *h = (const struct nlb_handle *)nlb;

@@ -21,6 +21,10 @@ void nlb_close(struct nlb *nlb);
 int nlb_set(struct nlb *nlb, uint8_t state, char *err, size_t cap);
 /* Reads the rule's state. */
 int nlb_query(struct nlb *nlb, uint8_t *state, char *err, size_t cap);
+/* The connections to VIP:port left on this host (nlb_backend.h): *count,
+ * NLB_CONNECTIONS_UNKNOWN when the backend cannot tell. */
+#define NLB_CONNECTIONS_UNKNOWN UINT32_MAX
+int nlb_connections(struct nlb *nlb, uint32_t *count, char *err, size_t cap);
 /* e.g. "sim C:\nlbsim\node1_192.0.2.10_5060.state" - for logs. */
 const char *nlb_describe(const struct nlb *nlb);
 

@@ -613,7 +613,9 @@ static const char *exec_describe(void *impl) { return ((struct exec_nlb *)impl)-
 
 static void exec_close(void *impl) { free(impl); }
 
-static const struct nlb_ops exec_ops = {exec_set, exec_query, exec_describe, exec_close};
+/* No connections: nlb.exe does not count them, and a site's script has no
+ * documented way to say; a drain through exec lasts its full drain_ms. */
+static const struct nlb_ops exec_ops = {exec_set, exec_query, NULL, exec_describe, exec_close};
 
 void *nlb_exec_open(const struct config *cfg, const char *node, const struct nlb_ops **ops,
                     char *err, size_t cap)

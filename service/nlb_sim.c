@@ -15,7 +15,15 @@
  *   fail            commands fail ("simulated NLB failure")
  *   unreachable     commands and queries fail, as if WMI did not answer
  *   slow <ms>       every call takes that long first (a hung WMI call)
- * read at every call, so a test switches faults on and off while it runs. */
+ * read at every call, so a test switches faults on and off while it runs.
+ *
+ * Connections, for drains (issue #4): a file <same name>.connections beside
+ * it holding a decimal number is the count of connections to VIP:port left
+ * on this host, as the wmi backend counts them; without the file the count
+ * is unknown (old sim directories read as before, and a drain lasts its
+ * full drain_ms). A file of its own, not a second line in the state file,
+ * so that a test writing the count never races the agent writing the state,
+ * and a command does not wipe it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +41,12 @@ struct sim_rule { /* the sim's instance */
 
 static int sim_set(void *impl, uint8_t state, char *err, size_t cap);
 static int sim_query(void *impl, uint8_t *state, char *err, size_t cap);
+static int sim_connections(void *impl, uint32_t *count, char *err, size_t cap);
 static const char *sim_describe(void *impl);
 static void sim_close(void *impl);
 
-static const struct nlb_ops sim_ops = {sim_set, sim_query, sim_describe, sim_close};
+static const struct nlb_ops sim_ops = {sim_set, sim_query, sim_connections, sim_describe,
+                                       sim_close};
 
 void *nlb_sim_open(const struct config *cfg, const char *node, const struct nlb_ops **ops,
                    char *err, size_t cap)
@@ -170,5 +180,34 @@ static int sim_query(void *impl, uint8_t *state, char *err, size_t cap)
                  nlb->path);
         return -1;
     }
+    return 0;
+}
+
+static int sim_connections(void *impl, uint32_t *count, char *err, size_t cap)
+{
+    struct sim_rule *nlb = impl;
+    *count = NLB_CONNECTIONS_UNKNOWN;
+    char path[SIM_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s.connections", nlb->path);
+    size_t len = 0;
+    DWORD rc = 0;
+    char *text = win_read_file(path, 64, &len, &rc);
+    if (!text) {
+        if (rc == ERROR_FILE_NOT_FOUND || rc == ERROR_PATH_NOT_FOUND)
+            return 0; /* no count: unknown */
+        char why[256];
+        snprintf(err, cap, "cannot read %s: %s", path, win_error_text(rc, why, sizeof why));
+        return -1;
+    }
+    char *end = text;
+    unsigned long n = strtoul(text, &end, 10);
+    int ok = end != text && (*end == '\0' || *end == '\r' || *end == '\n') &&
+             text[0] >= '0' && text[0] <= '9' && n < NLB_CONNECTIONS_UNKNOWN;
+    free(text);
+    if (!ok) {
+        snprintf(err, cap, "%s holds no connection count (expected a number)", path);
+        return -1;
+    }
+    *count = (uint32_t)n;
     return 0;
 }

@@ -9,13 +9,26 @@
  *          on that instance's __RELPATH; ReturnValue through nlb_codes
  *          (WLBS_OK and WLBS_ALREADY are success).
  *   query: MicrosoftNLB_PortRuleEx rules containing the port, the one for
- *          vip (else the all-VIPs rule), its PortState.
+ *          vip (else the all-VIPs rule), its PortState; also its Protocol
+ *          and port range, kept for connections.
+ *   connections (while the rule drains): NLB exposes no connection count
+ *          (no WMI property, no method), so this host's own TCP table
+ *          (GetExtendedTcpTable, IPv4) is counted: connections whose local
+ *          address is the VIP (any, for an all-VIPs rule) and local port in
+ *          the rule's range, from SYN_RCVD to LAST_ACK. A UDP rule has no
+ *          connections to count: unknown, and the drain runs its full
+ *          drain_ms. A "both" rule counts its TCP side (nlb_codes.h says
+ *          why). Unknown too for an IPv6 VIP or a rule not read yet.
  *
  * A lost WMI connection (the WMI service restarted) or a node instance that
  * is gone (host priority changed) costs one reconnect and one retry; the
  * port commands are idempotent, so a retry is safe.
  *
  * Runs on the NLB worker thread, which has called CoInitializeEx. */
+/* winsock2.h before windows.h (wmi_client.h), for iphlpapi.h. */
+#include <winsock2.h>
+#include <iphlpapi.h>
+
 #include "wmi_client.h"
 #include "utf8.h"
 
@@ -25,6 +38,7 @@
 
 #include "nlb_backend.h"
 #include "nlb_codes.h"
+#include "winutil.h"
 
 #define NODES_MAX 32
 #define RULES_MAX 64
@@ -37,6 +51,11 @@ struct nlb_wmi {
     char vip[MODEL_NAME_MAX + 1];
     char cluster_ip[MODEL_NAME_MAX + 1];
     unsigned port;
+    /* The rule as last read (query): what connections needs. */
+    int rule_read;          /* 0 until a query found the rule */
+    uint32_t rule_protocol; /* MicrosoftNLB_PortRuleEx.Protocol */
+    unsigned rule_start, rule_end;
+    int rule_all_vips;      /* the rule is the all-VIPs one */
     char node_name[NAME_MAX_LEN];
     char node_path[PATH_MAX_LEN];
     char description[MODEL_NAME_MAX * 2 + NAME_MAX_LEN + 64];
@@ -232,6 +251,8 @@ struct rule_rows {
     char vips[RULES_MAX][MODEL_NAME_MAX + 1];
     uint32_t states[RULES_MAX];
     int state_ok[RULES_MAX];
+    uint32_t protocols[RULES_MAX]; /* 0 when unreadable */
+    uint32_t starts[RULES_MAX], ends[RULES_MAX];
     const char *name_ptrs[RULES_MAX];
     const char *vip_ptrs[RULES_MAX];
     size_t count;
@@ -265,6 +286,12 @@ static HRESULT read_rules(struct nlb_wmi *n, const char *wql, struct rule_rows *
                                sizeof why) == S_OK)
                 r->vip_ptrs[i] = r->vips[i];
             r->state_ok[i] = wmi_get_uint32(obj, "PortState", &r->states[i], why, sizeof why) == S_OK;
+            if (wmi_get_uint32(obj, "Protocol", &r->protocols[i], why, sizeof why) != S_OK)
+                r->protocols[i] = 0;
+            if (wmi_get_uint32(obj, "StartPort", &r->starts[i], why, sizeof why) != S_OK ||
+                wmi_get_uint32(obj, "EndPort", &r->ends[i], why, sizeof why) != S_OK ||
+                r->starts[i] > r->ends[i] || r->ends[i] > 65535)
+                r->starts[i] = r->ends[i] = n->port; /* at least the port itself */
         }
         IWbemClassObject_Release(obj);
     }
@@ -317,6 +344,7 @@ static int wmi_query_state(void *impl, uint8_t *state, char *err, size_t cap)
 {
     struct nlb_wmi *n = impl;
     *state = MODEL_PORT_UNKNOWN;
+    n->rule_read = 0;
     char wql[128];
     nlb_codes_rule_query(n->port, wql, sizeof wql);
     struct rule_rows *r = calloc(1, sizeof *r);
@@ -342,6 +370,11 @@ static int wmi_query_state(void *impl, uint8_t *state, char *err, size_t cap)
         nlb_codes_wlbs_text(NLB_WLBS_NOT_FOUND, n->port, n->vip, err, cap);
         goto done;
     }
+    n->rule_read = 1;
+    n->rule_protocol = r->protocols[i];
+    n->rule_start = r->starts[i];
+    n->rule_end = r->ends[i];
+    n->rule_all_vips = strcmp(r->vips[i], NLB_CODES_ALL_VIPS) == 0;
     if (!r->state_ok[i]) {
         snprintf(err, cap, "NLB's port rule for port %u (VIP %s) has no readable PortState",
                  n->port, n->vip);
@@ -355,6 +388,57 @@ done:
         return 0;
     }
     return rc;
+}
+
+int nlb_wmi_count_tcp(const char *vip, unsigned start_port, unsigned end_port, uint32_t *count,
+                      char *err, size_t cap)
+{
+    *count = NLB_CONNECTIONS_UNKNOWN;
+    uint8_t want[4] = {0, 0, 0, 0};
+    if (vip && nlb_codes_parse_ipv4(vip, want) != 0)
+        return 0; /* IPv6: not counted */
+    MIB_TCPTABLE *table = NULL;
+    DWORD size = 0, rc = ERROR_INSUFFICIENT_BUFFER;
+    /* The table may grow between the size query and the read: a few tries. */
+    for (int tries = 0; tries < 4 && rc == ERROR_INSUFFICIENT_BUFFER; tries++) {
+        free(table);
+        table = size ? malloc(size) : NULL;
+        if (size && !table) {
+            snprintf(err, cap, "out of memory");
+            return -1;
+        }
+        rc = GetExtendedTcpTable(table, &size, FALSE, AF_INET, TCP_TABLE_BASIC_ALL, 0);
+    }
+    if (rc != NO_ERROR) {
+        free(table);
+        char why[256];
+        snprintf(err, cap, "cannot read this host's TCP connections (GetExtendedTcpTable): %s",
+                 win_error_text(rc, why, sizeof why));
+        return -1;
+    }
+    uint32_t n = 0;
+    for (DWORD i = 0; i < table->dwNumEntries; i++) {
+        const MIB_TCPROW *row = &table->table[i];
+        uint8_t local[4];
+        memcpy(local, &row->dwLocalAddr, 4); /* network order in memory */
+        unsigned port = ((row->dwLocalPort & 0xFFu) << 8) | ((row->dwLocalPort >> 8) & 0xFFu);
+        if (nlb_codes_tcp_state_counts(row->dwState) && port >= start_port && port <= end_port &&
+            (!vip || memcmp(local, want, 4) == 0))
+            n++;
+    }
+    free(table);
+    *count = n;
+    return 0;
+}
+
+static int wmi_connections(void *impl, uint32_t *count, char *err, size_t cap)
+{
+    struct nlb_wmi *n = impl;
+    *count = NLB_CONNECTIONS_UNKNOWN;
+    if (!n->rule_read || !nlb_codes_protocol_countable(n->rule_protocol))
+        return 0; /* a UDP rule: nothing to count, the drain runs full */
+    return nlb_wmi_count_tcp(n->rule_all_vips ? NULL : n->vip, n->rule_start, n->rule_end, count,
+                             err, cap);
 }
 
 static const char *wmi_describe(void *impl)
@@ -375,6 +459,7 @@ static void wmi_close_backend(void *impl)
 static const struct nlb_ops wmi_ops = {
     .set = wmi_set,
     .query = wmi_query_state,
+    .connections = wmi_connections,
     .describe = wmi_describe,
     .close = wmi_close_backend,
 };

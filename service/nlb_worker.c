@@ -27,7 +27,9 @@ struct nlb_worker {
     int have_result;
     int res_ok;
     uint8_t res_state;
+    uint32_t res_conns; /* NLB_CONNECTIONS_UNKNOWN unless counted */
     char res_err[512];
+    char res_conns_err[512]; /* why counting failed ("" if it did not) */
     int opened;        /* -1 failed, 1 ok */
 };
 
@@ -45,9 +47,16 @@ static void run_job(struct nlb_worker *w, int job, uint8_t want)
             utf8_copy(err, sizeof err, qerr);
         ok = 0;
     }
+    /* Connections are counted only where they matter: a draining rule. */
+    uint32_t conns = NLB_CONNECTIONS_UNKNOWN;
+    char cerr[512] = "";
+    if (state == MODEL_PORT_DRAINING && nlb_connections(w->nlb, &conns, cerr, sizeof cerr) != 0)
+        conns = NLB_CONNECTIONS_UNKNOWN;
     EnterCriticalSection(&w->lock);
     w->res_ok = ok;
     w->res_state = state;
+    w->res_conns = conns;
+    utf8_copy(w->res_conns_err, sizeof w->res_conns_err, cerr);
     utf8_copy(w->res_err, sizeof w->res_err, err);
     w->have_result = 1;
     LeaveCriticalSection(&w->lock);
@@ -164,7 +173,8 @@ int nlb_worker_busy(const struct nlb_worker *w) { return w->busy; }
 
 HANDLE nlb_worker_done_event(const struct nlb_worker *w) { return w->done_event; }
 
-int nlb_worker_collect(struct nlb_worker *w, uint8_t *state, int *ok, char *err, size_t cap)
+int nlb_worker_collect(struct nlb_worker *w, uint8_t *state, int *ok, char *err, size_t cap,
+                       struct nlb_worker_count *count)
 {
     EnterCriticalSection(&w->lock);
     int have = w->have_result;
@@ -172,6 +182,10 @@ int nlb_worker_collect(struct nlb_worker *w, uint8_t *state, int *ok, char *err,
         *state = w->res_state;
         *ok = w->res_ok;
         snprintf(err, cap, "%s", w->res_err);
+        if (count) {
+            count->conns = w->res_conns;
+            utf8_copy(count->err, sizeof count->err, w->res_conns_err);
+        }
         w->have_result = 0;
         w->busy = 0;
     }

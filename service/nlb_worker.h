@@ -14,6 +14,7 @@
 #include <windows.h>
 
 #include "config.h"
+#include "nlb.h"
 
 enum nlb_job { NLB_JOB_SET = 1, NLB_JOB_QUERY = 2 };
 
@@ -32,10 +33,19 @@ int nlb_worker_submit(struct nlb_worker *w, int job, uint8_t state);
 int nlb_worker_busy(const struct nlb_worker *w);
 /* Signalled when a job's result is ready. */
 HANDLE nlb_worker_done_event(const struct nlb_worker *w);
+/* With a read-back of draining, the job also counts the connections left
+ * (nlb_connections): conns, or NLB_CONNECTIONS_UNKNOWN; err says why the
+ * count failed, "" when it did not. */
+struct nlb_worker_count {
+    uint32_t conns;
+    char err[512];
+};
+
 /* Takes the finished job's result: 1 if there was one. ok: the command (or
  * read) succeeded; state: what the read-back says (UNKNOWN if it failed);
- * err: the first failure's sentence. */
-int nlb_worker_collect(struct nlb_worker *w, uint8_t *state, int *ok, char *err, size_t cap);
+ * err: the first failure's sentence; count (may be NULL): the connections. */
+int nlb_worker_collect(struct nlb_worker *w, uint8_t *state, int *ok, char *err, size_t cap,
+                       struct nlb_worker_count *count);
 const char *nlb_worker_describe(const struct nlb_worker *w);
 
 #endif

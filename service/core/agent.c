@@ -126,6 +126,11 @@ static void nlb_query(struct agent *a, struct agent_actions *out)
         a->pending = AGENT_NLB_QUERYING;
 }
 
+static uint64_t sooner(uint64_t at, uint64_t limit)
+{
+    return at < limit ? at : limit;
+}
+
 /* ---- modes ----------------------------------------------------------------- */
 
 enum trigger { T_ROLE_PRIMARY, T_ROLE_BACKUP, T_STOP, T_APP_FAILED, T_ISOLATED };
@@ -256,6 +261,8 @@ static void on_set_role(struct agent *a, const struct wire_msg *m, uint64_t now,
          * once, ours may finish for drain_ms before the rule is disabled. */
         a->port_desired = MODEL_PORT_DRAINING;
         a->drain_until = now + a->set.drain_ms;
+        a->drain_since = now;
+        a->drain_counting = 0;
         logf_(out, AGENT_LOG_INFO, MODEL_EV_DRAINING, "draining the port for %u ms before disabling it",
               (unsigned)a->set.drain_ms);
     }
@@ -289,6 +296,52 @@ static int note_cluster_membership(struct agent *a, const struct agent_event *ev
     a->next_reconcile_at = now + disconnected_retry_ms(a);
     send_report(a, now, out);
     return 1;
+}
+
+/* While draining, how often the rule is read again to count the
+ * connections left: a quarter heartbeat, within 50..250 ms, so a drain
+ * with nothing left ends promptly without hammering NLB. */
+static uint32_t drain_check_ms(const struct agent *a)
+{
+    uint32_t ms = a->set.heartbeat_ms / 4;
+    return ms > 250 ? 250 : ms < 50 ? 50 : ms;
+}
+
+/* A read-back of our draining rule carries the connections that remain,
+ * if the backend can count them. None left: the drain has nothing more to
+ * protect, so the rule is disabled now rather than at drain_until. A count
+ * above 0 brings the next read forward; a backend that cannot tell (exec,
+ * a UDP rule) leaves the full drain_ms. */
+static void drain_note_count(struct agent *a, const struct agent_event *ev, uint64_t now,
+                             struct agent_actions *out)
+{
+    if (a->port_desired != MODEL_PORT_DRAINING || a->stopping || !ev->ok ||
+        ev->port != MODEL_PORT_DRAINING || a->pending != AGENT_NLB_IDLE)
+        return;
+    unsigned long long since = now > a->drain_since ? now - a->drain_since : 0;
+    if (!ev->conns_known) {
+        if (a->drain_counting == 0)
+            logf_(out, AGENT_LOG_INFO, MODEL_EV_DRAINING,
+                  "the NLB backend cannot count the connections left on the port: draining "
+                  "the full %llu ms",
+                  (unsigned long long)(a->drain_until - a->drain_since));
+        a->drain_counting = 2;
+        return;
+    }
+    if (ev->conns == 0) {
+        logf_(out, AGENT_LOG_INFO, MODEL_EV_DRAINING,
+              "no connections remain after %llu ms: disabling the port", since);
+        a->port_desired = MODEL_PORT_DISABLED;
+        reconcile(a, out);
+        return;
+    }
+    if (a->drain_counting != 1)
+        logf_(out, AGENT_LOG_INFO, MODEL_EV_DRAINING,
+              "%u connection%s left on the port after %llu ms; counting again every %u ms",
+              (unsigned)ev->conns, ev->conns == 1 ? "" : "s", since,
+              (unsigned)drain_check_ms(a));
+    a->drain_counting = 1;
+    a->next_reconcile_at = sooner(a->next_reconcile_at, now + drain_check_ms(a));
 }
 
 static void on_nlb_done(struct agent *a, const struct agent_event *ev, uint64_t now,
@@ -330,6 +383,7 @@ static void on_nlb_done(struct agent *a, const struct agent_event *ev, uint64_t 
         logf_(out, AGENT_LOG_INFO, MODEL_EV_PORT_CONFIRMED, "port %s (confirmed by read-back)",
               model_port_name(a->port_actual));
     }
+    drain_note_count(a, ev, now, out);
     send_report(a, now, out); /* to whoever is up: the peer relays it */
 }
 
@@ -486,11 +540,6 @@ void agent_init(struct agent *a, const struct agent_settings *set, uint64_t pers
     a->last_transition_at = now;
     a->started_at = now;
     a->last_contact_at = now;
-}
-
-static uint64_t sooner(uint64_t at, uint64_t limit)
-{
-    return at < limit ? at : limit;
 }
 
 int agent_handover_state(const struct agent *a)

@@ -52,6 +52,12 @@ struct agent_event {
     const struct wire_msg *msg; /* AGENT_EV_MESSAGE */
     uint8_t port;               /* AGENT_EV_NLB_DONE: enum model_port read back */
     uint8_t ok;                 /* NLB_DONE: the command itself succeeded; APP: healthy */
+    /* NLB_DONE, with a rule read back draining: the connections to VIP:port
+     * that remain on this host, if the backend can count them (conns_known;
+     * zero-initialised, an event says "cannot tell"). A drain ends early
+     * when a known count reaches 0. */
+    uint8_t conns_known;
+    uint32_t conns;
 };
 
 enum agent_action_type {
@@ -114,6 +120,8 @@ struct agent {
     uint64_t next_reconcile_at;
     uint64_t last_transition_at;
     uint64_t drain_until;  /* draining ends then (port_desired DRAINING) */
+    uint64_t drain_since;  /* ... and began then */
+    uint8_t drain_counting; /* this drain's count: 0 not read yet, 1 known, 2 cannot tell */
     char last_reason[128];
     struct model_history history;
 };

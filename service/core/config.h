@@ -83,9 +83,11 @@ struct config {
                               * default "nlb.exe %ACTION% %VIP%:%PORT%" */
     char exec_query[512];    /* exec: the query command; its output must name the
                               * state; default "nlb.exe queryport %VIP%:%PORT%" */
-    uint32_t drain_ms;       /* switchover: drain the old primary this long before
-                              * disabling it; default 0 = no drain (SIP over UDP
-                              * has no connections to drain) */
+    uint32_t drain_ms;       /* switchover: drain the old primary at most this long
+                              * before disabling it (sooner once no connections
+                              * remain, where the backend can count them);
+                              * default 0 = no drain (SIP over UDP has no
+                              * connections to drain) */
 
     /* [timing] - checked together at load (see DESIGN.md, "The timing rule
      * that makes fencing safe"):

@@ -358,3 +358,33 @@ int nlb_codes_pick_rule(const char *const *names, const char *const *vips, size_
     }
     return all_vips;
 }
+
+int nlb_codes_protocol_countable(uint32_t protocol)
+{
+    return protocol == NLB_PROTOCOL_TCP || protocol == NLB_PROTOCOL_BOTH;
+}
+
+int nlb_codes_tcp_state_counts(uint32_t mib_state)
+{
+    return mib_state >= 4 && mib_state <= 10;
+}
+
+int nlb_codes_parse_ipv4(const char *text, uint8_t out[4])
+{
+    const char *p = text;
+    for (int i = 0; i < 4; i++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        unsigned v = 0;
+        int digits = 0;
+        while (*p >= '0' && *p <= '9') {
+            v = v * 10 + (unsigned)(*p++ - '0');
+            if (++digits > 3 || v > 255)
+                return -1;
+        }
+        out[i] = (uint8_t)v;
+        if (i < 3 && *p++ != '.')
+            return -1;
+    }
+    return *p == '\0' ? 0 : -1;
+}

@@ -148,4 +148,29 @@ int nlb_codes_rule_query(unsigned port, char *buf, size_t cap);
 int nlb_codes_pick_rule(const char *const *names, const char *const *vips, size_t count,
                         const char *cluster_ip, const char *vip);
 
+/* ---- connections left on a draining rule (issue #4) ----------------------------
+ *
+ * NLB itself exposes no connection count (no WMI property, no nlb.exe
+ * output): the wmi backend counts this host's own TCP table instead. */
+
+/* MicrosoftNLB_PortRuleEx.Protocol */
+enum { NLB_PROTOCOL_TCP = 1, NLB_PROTOCOL_UDP = 2, NLB_PROTOCOL_BOTH = 3 };
+
+/* Whether the TCP table can tell when a draining rule of this Protocol has
+ * nothing left to drain: 1 for TCP and for both; 0 for UDP (no connections
+ * to see) and anything unknown. "Both" counts its TCP side alone: NLB keeps
+ * no UDP connection state (a drain does not hold UDP datagrams on the old
+ * host; that is why the README recommends drain_ms = 0 for SIP over UDP),
+ * so the TCP connections are all a drain protects. */
+int nlb_codes_protocol_countable(uint32_t protocol);
+
+/* Whether a TCP connection in this MIB_TCP_STATE is one a drain still
+ * protects: from SYN_RCVD (4) to LAST_ACK (10), data may still flow. Not
+ * LISTEN, TIME_WAIT (the connection is over), CLOSED or DELETE_TCB. */
+int nlb_codes_tcp_state_counts(uint32_t mib_state);
+
+/* Parses a dotted IPv4 address into its four bytes (network order). 0, or
+ * -1 if text is not one (an IPv6 VIP: not counted, the drain runs full). */
+int nlb_codes_parse_ipv4(const char *text, uint8_t out[4]);
+
 #endif

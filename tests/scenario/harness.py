@@ -99,6 +99,20 @@ class SimPorts:
                 f.write(fault + "\n")
             os.replace(path + ".tmp", path)
 
+    def set_connections(self, node, count):
+        """The connections left on node's rule, as the sim NLB reports them
+        while the rule drains (None: unknown, the file removed)."""
+        path = self.sim_file(node) + ".connections"
+        if count is None:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+        else:
+            with open(path + ".tmp", "w") as f:
+                f.write(f"{count}\n")
+            os.replace(path + ".tmp", path)
+
     def ports(self):
         return {node: self.port_state(node) for node in self.NODES}
 

@@ -2088,6 +2088,166 @@ START_TEST(no_drain_without_flag_or_setting)
 }
 END_TEST
 
+/* A read-back of a draining rule with the connections left (issue #4). */
+static void ev_nlb_done_conns(struct agent *a, uint8_t port, uint32_t conns, uint64_t now,
+                              struct agent_actions *out)
+{
+    struct agent_event ev = {.type = AGENT_EV_NLB_DONE, .port = port, .ok = 1,
+                             .conns_known = 1, .conns = conns};
+    step(a, &ev, now, out);
+}
+
+/* ready_primary, then a planned step-down draining for drain_ms from T0 + 200. */
+static void draining_primary(struct agent *a, uint32_t drain_ms, struct agent_actions *out)
+{
+    ready_primary(a, 6, out);
+    a->set.drain_ms = drain_ms;
+    ev_heartbeat(a, 6, 0, T0 + 200, out);
+    ev_set_role_drain(a, 7, T0 + 200, out);
+    ck_assert_uint_eq(a->port_desired, MODEL_PORT_DRAINING);
+    int set = find(out, AGENT_ACT_NLB_SET, 0);
+    ck_assert_int_ge(set, 0);
+    ck_assert_uint_eq(out->items[set].port, MODEL_PORT_DRAINING);
+}
+
+START_TEST(drain_ends_early_when_no_connections_remain)
+{
+    struct agent a;
+    struct agent_actions out;
+    draining_primary(&a, 20000, &out);
+    /* DrainEx read back with 2 connections left: keep draining, count again
+     * after a quarter heartbeat (125 ms), not after reconcile_ms. */
+    ev_nlb_done_conns(&a, MODEL_PORT_DRAINING, 2, T0 + 210, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DRAINING);
+    ck_assert_uint_eq(nlb_commands(&out), 0);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_INFO, "2 connections left"), 0);
+    ev_plain(&a, AGENT_EV_TICK, T0 + 210 + HB / 4 - 1, &out);
+    ck_assert_uint_eq(nlb_commands(&out), 0);
+    ev_plain(&a, AGENT_EV_TICK, T0 + 210 + HB / 4, &out);
+    ck_assert_uint_eq(count_of(&out, AGENT_ACT_NLB_QUERY), 1);
+    /* Still one left: still draining, said once only. */
+    ev_nlb_done_conns(&a, MODEL_PORT_DRAINING, 1, T0 + 340, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DRAINING);
+    ck_assert_uint_eq(nlb_commands(&out), 0);
+    ck_assert_int_eq(find_log(&out, AGENT_LOG_INFO, "left"), -1);
+    ev_plain(&a, AGENT_EV_TICK, T0 + 340 + HB / 4, &out);
+    ck_assert_uint_eq(count_of(&out, AGENT_ACT_NLB_QUERY), 1);
+    /* None left, 265 ms into a 20 s drain: disabled now. */
+    ev_nlb_done_conns(&a, MODEL_PORT_DRAINING, 0, T0 + 465, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DISABLED);
+    int set = find(&out, AGENT_ACT_NLB_SET, 0);
+    ck_assert_int_ge(set, 0);
+    ck_assert_uint_eq(out.items[set].port, MODEL_PORT_DISABLED);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_INFO,
+                              "no connections remain after 265 ms: disabling the port"), 0);
+    /* The report that goes with it already says disabled is wanted. */
+    int rep = find_send(&out, WIRE_REPORT);
+    ck_assert_int_ge(rep, 0);
+    ck_assert_uint_eq(out.items[rep].msg.u.report.port_desired, MODEL_PORT_DISABLED);
+    ev_nlb_done(&a, MODEL_PORT_DISABLED, 1, T0 + 475, &out);
+    ck_assert_uint_eq(a.port_actual, MODEL_PORT_DISABLED);
+    ck_assert_uint_eq(nlb_commands(&out), 0);
+    /* The drain's end time passing later changes nothing. */
+    ev_plain(&a, AGENT_EV_TICK, T0 + 200 + 20000, &out);
+    ck_assert_int_eq(find_log(&out, AGENT_LOG_INFO, "drain time over"), -1);
+    ck_assert_int_eq(count_of(&out, AGENT_ACT_NLB_SET), 0);
+}
+END_TEST
+
+START_TEST(drain_with_nothing_to_drain_disables_at_once)
+{
+    struct agent a;
+    struct agent_actions out;
+    draining_primary(&a, 20000, &out);
+    /* The DrainEx read-back already counts none. */
+    ev_nlb_done_conns(&a, MODEL_PORT_DRAINING, 0, T0 + 210, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DISABLED);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_INFO, "port draining (confirmed"), 0);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_INFO, "no connections remain after 10 ms"), 0);
+    int set = find(&out, AGENT_ACT_NLB_SET, 0);
+    ck_assert_int_ge(set, 0);
+    ck_assert_uint_eq(out.items[set].port, MODEL_PORT_DISABLED);
+}
+END_TEST
+
+START_TEST(drain_unknown_count_waits_drain_ms)
+{
+    struct agent a;
+    struct agent_actions out;
+    draining_primary(&a, 20000, &out);
+    /* The backend cannot count (exec, a UDP rule): the full drain_ms. */
+    ev_nlb_done(&a, MODEL_PORT_DRAINING, 1, T0 + 210, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DRAINING);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_INFO, "cannot count"), 0);
+    /* No faster reads than the usual reconcile_ms, and each says nothing new. */
+    unsigned queries = 0;
+    for (uint64_t t = T0 + 220; t < T0 + 200 + 20000; t += 50) {
+        ev_plain(&a, AGENT_EV_TICK, t, &out);
+        ck_assert_int_eq(count_of(&out, AGENT_ACT_NLB_SET), 0);
+        if (count_of(&out, AGENT_ACT_NLB_QUERY)) {
+            queries++;
+            ev_nlb_done(&a, MODEL_PORT_DRAINING, 1, t + 5, &out);
+            ck_assert_int_eq(find_log(&out, AGENT_LOG_INFO, "cannot count"), -1);
+        }
+        ck_assert_uint_eq(a.port_desired, MODEL_PORT_DRAINING);
+    }
+    ck_assert_uint_le(queries, 20000 / REC + 1);
+    ev_plain(&a, AGENT_EV_TICK, T0 + 200 + 20000, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DISABLED);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_INFO, "drain time over"), 0);
+}
+END_TEST
+
+START_TEST(drain_count_only_for_a_draining_rule)
+{
+    struct agent a;
+    struct agent_actions out;
+    /* A count of 0 on a rule that is not draining means nothing. */
+    ready_primary(&a, 6, &out);
+    ev_nlb_done_conns(&a, MODEL_PORT_ENABLED, 0, T0 + 200, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_ENABLED);
+    ck_assert_uint_eq(nlb_commands(&out), 0);
+    /* Draining wanted but the rule reads enabled (DrainEx not taken): no
+     * early end on that read; the drain is retried. */
+    draining_primary(&a, 20000, &out);
+    ev_nlb_done_conns(&a, MODEL_PORT_ENABLED, 0, T0 + 210, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DRAINING);
+    ck_assert_int_eq(find_log(&out, AGENT_LOG_INFO, "no connections remain"), -1);
+    /* A failed read says nothing about the count either. */
+    draining_primary(&a, 20000, &out);
+    struct agent_event ev = {.type = AGENT_EV_NLB_DONE, .port = MODEL_PORT_DRAINING, .ok = 0,
+                             .conns_known = 1, .conns = 0};
+    step(&a, &ev, T0 + 210, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DRAINING);
+    /* Stopping while draining: the stop's disable, no second one. */
+    draining_primary(&a, 20000, &out);
+    ev_plain(&a, AGENT_EV_STOP, T0 + 205, &out);
+    ev_nlb_done_conns(&a, MODEL_PORT_DISABLED, 0, T0 + 210, &out);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DISABLED);
+    ck_assert_uint_eq(nlb_commands(&out), 0);
+}
+END_TEST
+
+START_TEST(drain_count_cadence_bounded)
+{
+    struct agent a;
+    struct agent_actions out;
+    /* heartbeat 100 ms: every 50 ms at most; 2000 ms: every 250 ms at least. */
+    static const struct {
+        uint32_t hb, every;
+    } cases[] = {{100, 50}, {500, 125}, {2000, 250}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        draining_primary(&a, 20000, &out);
+        a.set.heartbeat_ms = cases[i].hb;
+        ev_nlb_done_conns(&a, MODEL_PORT_DRAINING, 3, T0 + 210, &out);
+        ev_plain(&a, AGENT_EV_TICK, T0 + 210 + cases[i].every - 1, &out);
+        ck_assert_uint_eq(count_of(&out, AGENT_ACT_NLB_QUERY), 0);
+        ev_plain(&a, AGENT_EV_TICK, T0 + 210 + cases[i].every, &out);
+        ck_assert_uint_eq(count_of(&out, AGENT_ACT_NLB_QUERY), 1);
+    }
+}
+END_TEST
+
 /* ---- the application's own report (passive monitoring) ------------------------- */
 
 static void ev_app_report(struct agent *a, uint8_t available, uint64_t now,
@@ -2304,6 +2464,11 @@ Suite *make_suite(void)
     tc = tcase_create("drain");
     tcase_add_test(tc, drain_then_disable);
     tcase_add_test(tc, no_drain_without_flag_or_setting);
+    tcase_add_test(tc, drain_ends_early_when_no_connections_remain);
+    tcase_add_test(tc, drain_with_nothing_to_drain_disables_at_once);
+    tcase_add_test(tc, drain_unknown_count_waits_drain_ms);
+    tcase_add_test(tc, drain_count_only_for_a_draining_rule);
+    tcase_add_test(tc, drain_count_cadence_bounded);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("start");

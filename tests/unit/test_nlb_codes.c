@@ -443,6 +443,42 @@ START_TEST(pick_rule_by_cluster)
 }
 END_TEST
 
+START_TEST(connection_counting)
+{
+    ck_assert_int_eq(nlb_codes_protocol_countable(NLB_PROTOCOL_TCP), 1);
+    ck_assert_int_eq(nlb_codes_protocol_countable(NLB_PROTOCOL_BOTH), 1);
+    ck_assert_int_eq(nlb_codes_protocol_countable(NLB_PROTOCOL_UDP), 0);
+    ck_assert_int_eq(nlb_codes_protocol_countable(0), 0);
+    ck_assert_int_eq(nlb_codes_protocol_countable(4), 0);
+    /* MIB_TCP_STATE: 2 LISTEN, 4 SYN_RCVD, 5 ESTAB, 8 CLOSE_WAIT, 10 LAST_ACK,
+     * 11 TIME_WAIT, 12 DELETE_TCB */
+    static const struct {
+        uint32_t state;
+        int counts;
+    } states[] = {{1, 0}, {2, 0}, {3, 0}, {4, 1}, {5, 1}, {6, 1}, {7, 1},
+                  {8, 1}, {9, 1}, {10, 1}, {11, 0}, {12, 0}, {0, 0}, {99, 0}};
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+        ck_assert_int_eq(nlb_codes_tcp_state_counts(states[i].state), states[i].counts);
+}
+END_TEST
+
+START_TEST(ipv4_parsing)
+{
+    uint8_t a[4];
+    ck_assert_int_eq(nlb_codes_parse_ipv4("192.0.2.10", a), 0);
+    ck_assert_uint_eq(a[0], 192);
+    ck_assert_uint_eq(a[1], 0);
+    ck_assert_uint_eq(a[2], 2);
+    ck_assert_uint_eq(a[3], 10);
+    ck_assert_int_eq(nlb_codes_parse_ipv4("255.255.255.255", a), 0);
+    ck_assert_uint_eq(a[3], 255);
+    static const char *bad[] = {"", "192.0.2", "192.0.2.10.", "192.0.2.256", "1920.0.2.1",
+                                "a.b.c.d", "192.0.2.10 ", "::1", "2001:db8::1", "192..2.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(nlb_codes_parse_ipv4(bad[i], a) == -1, "'%s' parsed", bad[i]);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("nlb_codes");
@@ -478,6 +514,11 @@ Suite *make_suite(void)
     tcase_add_test(tc, rule_query_text);
     tcase_add_test(tc, pick_rule_prefers_exact_vip);
     tcase_add_test(tc, pick_rule_by_cluster);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("connections");
+    tcase_add_test(tc, connection_counting);
+    tcase_add_test(tc, ipv4_parsing);
     suite_add_tcase(s, tc);
 
     return s;

@@ -10,6 +10,8 @@
  * root\MicrosoftNLB, so the NLB methods themselves are only reached on a
  * Windows host with NLB (tests/windows/lab.ps1). Every test initialises
  * COM as the NLB worker thread does (multithreaded). */
+#include <winsock2.h>
+
 #include "wmi_client.h"
 
 #include <check.h>
@@ -383,6 +385,71 @@ START_TEST(nlb_backend_not_installed)
 }
 END_TEST
 
+/* ---- connections left on a draining rule: this host's TCP table ------------ */
+
+/* The count the wmi backend makes while its rule drains, on a real loopback
+ * connection (GetExtendedTcpTable works under Wine). */
+START_TEST(tcp_count_on_loopback)
+{
+    WSADATA wsa;
+    ck_assert_int_eq(WSAStartup(MAKEWORD(2, 2), &wsa), 0);
+    SOCKET srv = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ck_assert(srv != INVALID_SOCKET);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(srv, (struct sockaddr *)&addr, sizeof addr), 0);
+    ck_assert_int_eq(listen(srv, 4), 0);
+    int len = sizeof addr;
+    ck_assert_int_eq(getsockname(srv, (struct sockaddr *)&addr, &len), 0);
+    unsigned port = ntohs(addr.sin_port);
+
+    char err[ERR_CAP] = "";
+    uint32_t n = 99;
+    /* A listener is no connection. */
+    ck_assert_msg(nlb_wmi_count_tcp("127.0.0.1", port, port, &n, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(n, 0);
+
+    SOCKET cli = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ck_assert_int_eq(connect(cli, (struct sockaddr *)&addr, sizeof addr), 0);
+    SOCKET conn = accept(srv, NULL, NULL);
+    ck_assert(conn != INVALID_SOCKET);
+    /* The accepted side has local address and port VIP:port; the client's
+     * side has an ephemeral local port and is not counted. */
+    ck_assert_msg(nlb_wmi_count_tcp("127.0.0.1", port, port, &n, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_msg(nlb_wmi_count_tcp(NULL, port, port, &n, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(n, 1); /* an all-VIPs rule: any local address */
+    ck_assert_msg(nlb_wmi_count_tcp("127.0.0.1", port > 1 ? port - 1 : port, port, &n, err,
+                                    sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(n, 1); /* a rule's port range */
+    /* Another VIP, another port: none. */
+    ck_assert(nlb_wmi_count_tcp("192.0.2.10", port, port, &n, err, sizeof err) == 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert(nlb_wmi_count_tcp("127.0.0.1", port + 1, port + 1, &n, err, sizeof err) == 0);
+    ck_assert_uint_eq(n, 0);
+    /* An IPv6 VIP is not counted: unknown, not 0. */
+    ck_assert(nlb_wmi_count_tcp("2001:db8::10", port, port, &n, err, sizeof err) == 0);
+    ck_assert_uint_eq(n, NLB_CONNECTIONS_UNKNOWN);
+
+    /* The client closes, then the server: the server's side ends (LAST_ACK,
+     * then gone) and the count returns to 0. */
+    closesocket(cli);
+    closesocket(conn);
+    n = 99;
+    for (int i = 0; i < 100; i++) {
+        ck_assert(nlb_wmi_count_tcp("127.0.0.1", port, port, &n, err, sizeof err) == 0);
+        if (n == 0)
+            break;
+        Sleep(20);
+    }
+    ck_assert_uint_eq(n, 0);
+    closesocket(srv);
+    WSACleanup();
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("wmi");
@@ -414,6 +481,10 @@ Suite *make_suite(void)
     tcase_add_checked_fixture(tc, com_setup, com_teardown);
     tcase_add_test(tc, unknown_namespace);
     tcase_add_test(tc, nlb_backend_not_installed);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("tcp_count");
+    tcase_add_test(tc, tcp_count_on_loopback);
     suite_add_tcase(s, tc);
 
     return s;
