@@ -28,8 +28,10 @@
  *              delay: DISCONNECT / COORD_DOWN / PEER_DOWN), silent (nothing
  *              is said; the connection is dead and its messages lost), or
  *              one-way (one direction dead). In-flight messages die with the
- *              connection. A message sent on a dead connection once the link
- *              passes again, or arriving at a closed end, draws a reset
+ *              connection; that is the only message loss modelled: the
+ *              links are TCP, so a live connection never drops one message
+ *              and delivers the next. A message sent on a dead connection
+ *              once the link passes again, or arriving at a closed end, draws a reset
  *              (RST) that closes the sender's end. Agents' shells close a
  *              link that has been silent for loss_ms (heartbeat_ms x
  *              miss_count); the coordinator's core does so itself (CLOSE).
@@ -81,7 +83,9 @@
  *   (to check their repair).
  *
  * THE CHECKS (sim_check.c has the exact bounds), after every event:
- *   I1 overlap, I2 availability, I3 no flapping, I4 convergence, I5 epochs,
+ *   I1 overlap, I2 availability, I3 no flapping (quiet phase) and every
+ *   move of the coordinator's primary justified (I3_MOVE, every step), I4
+ *   convergence, I5 epochs,
  *   stale SET_ROLE and fencing, I6 safe start, action bounds (and an event
  *   kind on every log line), exactly one consistent REPLY per switchover
  *   request, one NLB command at a time,
