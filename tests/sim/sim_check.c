@@ -31,8 +31,9 @@
  *       epoch (seed 393: a restarted coordinator finishing a preempt it had
  *       decided, and that was judged, before it crashed; it adopts a serving
  *       node only at its own epoch). Judged on what the coordinator was
- *       told (its node table), not on its reason strings. And the coordinator's primary never changes
- *       from one node to the other except to the target of a judged move.
+ *       told (its node table), not on its reason strings. And the
+ *       coordinator's primary never changes from one node to the other
+ *       except to the target of a judged move.
  *   I4  quiet phase, from convergence + reconcile_ms + 2 nlb_timeout_ms +
  *       2 ticks: every agent's port_actual = port_desired = the NLB's state,
  *       except for a transient of 2 nlb_timeout_ms + 1 tick (a query that
