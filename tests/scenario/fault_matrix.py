@@ -10,7 +10,9 @@ usage: fault_matrix.py CASE BUILD_DIR WORK_DIR     (exit 77: skipped, no namespa
 cases: primary_app backup_app primary_link coord_primary_partition peer_link
        coordinator_stop agent_restart
 """
+import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -166,12 +168,71 @@ def case_coordinator_stop(hosts, epoch):
           f"epoch {epoch}")
 
 
+def agent_status(hosts, node):
+    """`nlbctl status --json` on the node itself (its agent), or None while
+    its pipe does not answer."""
+    try:
+        return hosts.status(node)
+    except TestFailure:
+        return None
+
+
 def case_agent_restart(hosts, epoch):
+    before = hosts.status("node1")
+    if before["role"] != "agent" or before["primary"] != "node1":
+        raise TestFailure(f"node1's own status before the restart: {before}")
+    epoch_before = before["epoch"]
+    log = hosts.log_path("node1")
+    log_offset = os.path.getsize(log)
     hosts.restart("node1")
+
+    # The coordinator orders the restarted agent primary again within a few
+    # ms of its HELLO (it was never failed over), faster than nlbctl can ask:
+    # its own status may already say primary. What it did first is in its
+    # history (kept in memory, so only since this start; newest first) and
+    # its log (appended to; read from the restart on).
+    first = wait_until("node1's agent to answer on its pipe",
+                       lambda: agent_status(hosts, "node1"), timeout=20, interval=0.05)
+    me = node_of(first, "node1")
+    if first["epoch"] < epoch_before or me["epoch"] < epoch_before:
+        raise TestFailure(f"node1 came back at epoch {first['epoch']}, below the {epoch_before} "
+                          f"it held before the restart: {first}")
+    if me["mode"] == "backup" and me["port_desired"] != "disabled":
+        raise TestFailure(f"node1 came back as backup wanting its port {me['port_desired']}")
+    rc, out, err = hosts.nlbctl("history", "--json", host="node1")
+    if rc != 0:
+        raise TestFailure(f"node1: nlbctl history --json exited {rc}: {err.strip()}")
+    history = [e["change"] for e in json.loads(out)]
+    if not history or history[-1] != "safe start as backup, port disabled":
+        raise TestFailure(f"node1's first transition after its restart is not the safe start: "
+                          f"{history}")
+    for change in history[:-1]:
+        if "-> primary" in change and "coordinator ordered primary" not in change:
+            raise TestFailure(f"node1 became primary after its restart without an order: "
+                              f"{history}")
+    with open(log, errors="replace") as f:
+        f.seek(log_offset)
+        lines = f.read().splitlines()
+    start = next((i for i, l in enumerate(lines) if "starting as backup with epoch" in l), None)
+    if start is None:
+        raise TestFailure(f"node1's log has no safe start after the restart: {lines[:20]}")
+    started_at = int(re.search(r"with epoch (\d+)", lines[start]).group(1))
+    if started_at < epoch_before:
+        raise TestFailure(f"node1 started at epoch {started_at}, below {epoch_before}")
+    port_lines = [l for l in lines[start:] if re.search(r"\bport (enabled|disabled|drain)", l)
+                  and "read-back" in l]
+    if not port_lines or "port disabled" not in port_lines[0]:
+        raise TestFailure(f"node1's first NLB read-back after its restart is not 'disabled': "
+                          f"{port_lines[:3]}")
+    print(f"node1's agent restarted: safe start as backup at epoch {started_at} (held "
+          f"{epoch_before} before), first read-back of its sim port: disabled; its first status "
+          f"said {me['mode']} at epoch {first['epoch']}; history (newest first) {history}")
+
     st = wait_until("the pair settled again", lambda: serving(hosts, "node1") or
                     serving(hosts, "node2"), timeout=30)
-    print(f"node1's agent restarted: {st['primary']} primary at epoch {st['epoch']}, "
-          f"ports {hosts.ports()}")
+    unchanged_for(hosts, st["primary"], st["epoch"], 2)
+    print(f"settled: {st['primary']} primary at epoch {st['epoch']}, ports {hosts.ports()}, "
+          f"unchanged for 2 s")
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

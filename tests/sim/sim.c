@@ -28,8 +28,10 @@
  *              delay: DISCONNECT / COORD_DOWN / PEER_DOWN), silent (nothing
  *              is said; the connection is dead and its messages lost), or
  *              one-way (one direction dead). In-flight messages die with the
- *              connection. A message sent on a dead connection once the link
- *              passes again, or arriving at a closed end, draws a reset
+ *              connection; that is the only message loss modelled: the
+ *              links are TCP, so a live connection never drops one message
+ *              and delivers the next. A message sent on a dead connection
+ *              once the link passes again, or arriving at a closed end, draws a reset
  *              (RST) that closes the sender's end. Agents' shells close a
  *              link that has been silent for loss_ms (heartbeat_ms x
  *              miss_count); the coordinator's core does so itself (CLOSE).
@@ -81,7 +83,9 @@
  *   (to check their repair).
  *
  * THE CHECKS (sim_check.c has the exact bounds), after every event:
- *   I1 overlap, I2 availability, I3 no flapping, I4 convergence, I5 epochs,
+ *   I1 overlap, I2 availability, I3 no flapping (quiet phase) and every
+ *   move of the coordinator's primary justified (I3_MOVE, every step), I4
+ *   convergence, I5 epochs,
  *   stale SET_ROLE and fencing, I6 safe start, action bounds (and an event
  *   kind on every log line), exactly one consistent REPLY per switchover
  *   request, one NLB command at a time,
@@ -169,7 +173,7 @@ int sim_rng_pct(struct sim_rng *r, unsigned pct) { return sim_rng_next(r) % 100 
 static const char *const mutant_names[SIM_MUT_COUNT] = {
     "none",       "stuck-enable", "drop-promote", "quiet-switchover", "drop-query",
     "epoch-lost", "liar-heartbeat", "no-start",   "drop-reply",       "dup-reply",
-    "early-done",
+    "early-done", "failback",
 };
 
 const char *sim_mutant_name(int m) { return m >= 0 && m < SIM_MUT_COUNT ? mutant_names[m] : "?"; }
@@ -784,7 +788,16 @@ static void coord_do(struct world *w, const struct coordinator_event *ev)
     struct coordinator *c = &w->coord;
     struct sim_proc *p = &w->proc[P_COORD];
     uint64_t ep0 = c->epoch, pers0 = p->persisted;
+    uint8_t phase0 = c->phase;
+    int primary0 = c->primary, from0 = c->from, to0 = c->to;
     struct coordinator_actions *out = &w->cout;
+    if (w->cfg.mutant == SIM_MUT_FAILBACK) {
+        /* a coordinator that fails back at once although preempt is off
+         * (the world and the checker say off); only in the fault phase,
+         * where the quiet phase's I3 check does not look */
+        c->set.preempt = !w->quiet;
+        c->set.preempt_delay_ms = 0;
+    }
     coordinator_step(c, ev, w->now, out);
 
     if (w->cfg.mutant == SIM_MUT_DROP_REPLY || w->cfg.mutant == SIM_MUT_DUP_REPLY) {
@@ -809,7 +822,7 @@ static void coord_do(struct world *w, const struct coordinator_event *ev)
     }
     struct sim_view v;
     build_view(w, &v);
-    struct sim_coord_step s = {w->now, ev, ep0, pers0, c, out, to};
+    struct sim_coord_step s = {w->now, ev, ep0, pers0, c, out, to, 1, phase0, primary0, from0, to0};
     check_coord_step(&w->ck, &s, &v);
 
     for (unsigned i = 0; i < out->count; i++) {
@@ -1655,7 +1668,7 @@ static void setup(struct world *w)
     w->fault_end = sim_rng_range(r, cfg->fault_min_ms, cfg->fault_max_ms);
     w->end_at = w->fault_end + cfg->quiet_ms;
     w->last_primary = COORD_NO_NODE;
-    if (w->cfg.mutant == SIM_MUT_QUIET_SWITCH)
+    if (w->cfg.mutant == SIM_MUT_QUIET_SWITCH || w->cfg.mutant == SIM_MUT_FAILBACK)
         w->preempt = 0;
 
     for (int l = 0; l < 3; l++)
@@ -1872,6 +1885,7 @@ int sim_run_seed(const struct sim_cfg *cfg, uint64_t seed, struct sim_result *re
     res->preempt_moves = w->ck.preempt_moves;
     res->quiet_drifts = w->ck.quiet_drifts;
     res->stale_roles = w->ck.stale_roles;
+    memcpy(res->moves, w->ck.moves, sizeof res->moves);
     res->agent_actions_max = w->ck.agent_actions_max;
     res->coord_actions_max = w->ck.coord_actions_max;
     res->failovers = w->role_changes > w->ck.switchovers ? w->role_changes - w->ck.switchovers : 0;

@@ -45,6 +45,8 @@ enum sim_mutant {
     SIM_MUT_DROP_REPLY,     /* the coordinator's REPLY actions are lost */
     SIM_MUT_DUP_REPLY,      /* ... or carried out twice */
     SIM_MUT_EARLY_DONE,     /* a fake NLB_DONE arrives while the command still runs */
+    SIM_MUT_FAILBACK,       /* fault phase: the coordinator fails back to the preferred node
+                             * at once, with preempt off */
     SIM_MUT_COUNT
 };
 
@@ -89,6 +91,8 @@ struct sim_result {
     uint64_t preempt_moves; /* quiet phase: preempt moves checked (I3) */
     uint64_t quiet_drifts;  /* quiet phase: drifts injected and repaired in time (I4) */
     uint64_t stale_roles;   /* SET_ROLEs older than the agent's epoch delivered (I5) */
+    uint64_t moves[4];      /* moves of the coordinator's primary judged by I3_MOVE, by
+                             * enum sim_move */
     unsigned agent_actions_max, coord_actions_max; /* most actions in one step */
 };
 
@@ -101,6 +105,7 @@ enum sim_check_id {
     CK_I1 = 0,        /* single primary: overlap no longer than one NLB command */
     CK_I2,            /* availability in the quiet phase */
     CK_I3,            /* no flapping in the quiet phase; preempt rules */
+    CK_I3_MOVE,       /* every step: each move of the coordinator's primary is justified */
     CK_I4,            /* convergence: desired = actual = NLB, drift repaired */
     CK_I5_EPOCH,      /* epochs only grow, persisted before use, one primary per epoch */
     CK_I5_STALE,      /* an agent never acts on a SET_ROLE older than its epoch */
@@ -113,6 +118,9 @@ enum sim_check_id {
     CK_STORM,         /* no process floods a link (a message loop) */
     CK_COUNT
 };
+
+/* Why a move of the coordinator's primary role is allowed (I3_MOVE). */
+enum sim_move { SIM_MOVE_FAILOVER = 0, SIM_MOVE_SWITCHOVER, SIM_MOVE_PREEMPT, SIM_MOVE_ELECTION };
 
 #define SIM_CHECK_ALL ((1u << CK_COUNT) - 1)
 
@@ -179,6 +187,11 @@ struct sim_coord_step {
     const struct coordinator *after;
     const struct coordinator_actions *out;
     const int8_t *send_node; /* per action: the node a SEND goes to, -1 unknown */
+    /* the coordinator before the step, for I3_MOVE (judged only when
+     * have_before is set; the self-test's other hand-made steps leave it 0) */
+    uint8_t have_before;
+    uint8_t phase_before;
+    int primary_before, from_before, to_before;
 };
 
 #define SIM_PENDING_MAX 64
@@ -206,6 +219,12 @@ struct sim_check {
     uint8_t mismatch[2];
     uint64_t mismatch_since[2];
     uint8_t pref_healthy_quiet; /* the preferred node's application is healthy in quiet */
+
+    /* I3_MOVE: every step */
+    uint8_t pref_ok;           /* the coordinator's view: the preferred node is eligible */
+    uint64_t pref_ok_since;    /* ... since this step */
+    int move_to;               /* target of the last move that was checked, -1 none */
+    uint64_t moves[4];         /* coverage: moves judged, by enum sim_move */
 
     /* I5 */
     uint64_t agent_epoch_max[2];   /* highest epoch any incarnation of the agent held */

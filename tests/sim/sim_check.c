@@ -15,6 +15,25 @@
  *   I3  quiet phase after convergence: the serving node never changes with
  *       preempt off; with preempt on at most once, to the preferred node,
  *       and not before it has been eligible for preempt_delay_ms.
+ *   I3_MOVE  every coordinator step, every phase (faults included): each
+ *       time the coordinator starts moving the primary role from node p to
+ *       node o (a transfer begins: DEMOTING or PROMOTING with a new from/to),
+ *       the move needs one of: (a) failover: in the coordinator's view p
+ *       cannot serve (its link is lost, or its last report says its
+ *       application failed, its agent is stopping or its NLB host is out of
+ *       the cluster, or its SIP probes fail); (b) a switchover request that
+ *       is pending in the checker, to o, handed in this very step; (c)
+ *       preempt: configured, o is the preferred node, and o has been
+ *       eligible in the coordinator's view (connected, reported healthy, in
+ *       the cluster, probes not failing) for preempt_delay_ms, counted by the
+ *       checker from the coordinator's inputs; (d) an election: there was no
+ *       primary. An election may demote a node that still serves at an older
+ *       epoch (seed 393: a restarted coordinator finishing a preempt it had
+ *       decided, and that was judged, before it crashed; it adopts a serving
+ *       node only at its own epoch). Judged on what the coordinator was
+ *       told (its node table), not on its reason strings. And the
+ *       coordinator's primary never changes from one node to the other
+ *       except to the target of a judged move.
  *   I4  quiet phase, from convergence + reconcile_ms + 2 nlb_timeout_ms +
  *       2 ticks: every agent's port_actual = port_desired = the NLB's state,
  *       except for a transient of 2 nlb_timeout_ms + 1 tick (a query that
@@ -37,13 +56,14 @@
 #include "sim.h"
 
 static const char *const check_names[CK_COUNT] = {
-    "I1 single primary", "I2 availability", "I3 no flapping", "I4 convergence",
+    "I1 single primary", "I2 availability", "I3 no flapping", "I3 unjustified move",
+    "I4 convergence",
     "I5 epochs", "I5 stale SET_ROLE", "I5 fencing", "I6 safe start",
     "action bound", "switchover reply", "one NLB command", "codec", "message storm",
 };
 
 static const char *const check_keys[CK_COUNT] = {
-    "I1", "I2", "I3", "I4", "I5_EPOCH", "I5_STALE", "I5_FENCE", "I6",
+    "I1", "I2", "I3", "I3_MOVE", "I4", "I5_EPOCH", "I5_STALE", "I5_FENCE", "I6",
     "ACTIONS", "SWITCHOVER", "NLB_ONE", "CODEC", "STORM",
 };
 
@@ -63,6 +83,7 @@ void check_init(struct sim_check *ck, const struct sim_cfg *cfg, unsigned mask)
     ck->cfg = *cfg;
     ck->mask = mask;
     ck->serving = -1;
+    ck->move_to = COORD_NO_NODE;
 }
 
 void check_free(struct sim_check *ck)
@@ -502,6 +523,121 @@ void check_coord_started(struct sim_check *ck, uint64_t now, const struct coordi
         check_fail(ck, CK_I5_EPOCH, now,
                    "the coordinator restarted with epoch %llu, below the %llu it held before",
                    (unsigned long long)c->epoch, (unsigned long long)ck->coord_epoch_max);
+    ck->pref_ok = 0; /* it knows nobody yet */
+    ck->move_to = COORD_NO_NODE;
+}
+
+/* ---- I3 at every step: a move of the primary role needs a reason ---------- */
+
+static int in_transfer(uint8_t phase)
+{
+    return phase == MODEL_PHASE_DEMOTING || phase == MODEL_PHASE_PROMOTING;
+}
+
+/* Why node x cannot serve, as the coordinator was told; NULL if it can. */
+static const char *cannot_serve(const struct coordinator *c, int x)
+{
+    const struct coordinator_node *n = &c->nodes[x];
+    if (!n->connected)
+        return "its link is lost";
+    if (n->probe == MODEL_PROBE_DOWN)
+        return "it does not answer SIP probes";
+    if (!n->have_report)
+        return NULL;
+    if (n->report.stopping)
+        return "its agent is stopping";
+    if (!n->report.app_healthy)
+        return "its application failed";
+    if (n->report.port_actual == MODEL_PORT_DISCONNECTED)
+        return "its NLB host is out of the cluster";
+    return NULL;
+}
+
+/* Eligible to take the role, as the coordinator was told. */
+static int can_take(const struct coordinator *c, int x)
+{
+    const struct coordinator_node *n = &c->nodes[x];
+    return n->connected && n->have_report && n->report.app_healthy &&
+           n->report.port_actual != MODEL_PORT_DISCONNECTED && n->probe != MODEL_PROBE_DOWN;
+}
+
+static void check_move(struct sim_check *ck, const struct sim_coord_step *s,
+                       const struct sim_view *v)
+{
+    const struct coordinator *c = s->after;
+    uint64_t now = s->now;
+    int pref = v->preferred;
+
+    if (!can_take(c, pref))
+        ck->pref_ok = 0;
+    else if (!ck->pref_ok) {
+        ck->pref_ok = 1;
+        ck->pref_ok_since = now;
+    }
+
+    /* A transfer begun from stable leaves the primary as it was (= from)
+     * until the new one confirms; one begun from electing (an election, or
+     * an abandoned switchover giving the role back) leaves no primary. Take
+     * the origin from after the step: within one step a promotion can time
+     * out (primary := to, stable) and a failover away from it begin. */
+    int judged = ck->move_to;
+    int p = c->primary, o = c->to;
+    int begins = in_transfer(c->phase) &&
+                 (!in_transfer(s->phase_before) || c->from != s->from_before ||
+                  c->to != s->to_before);
+    if (begins && o >= 0 && o != p) {
+        ck->move_to = o;
+        const char *why = NULL;
+        int pi = -1;
+        if (s->ev->type == COORD_EV_SWITCHOVER)
+            for (unsigned i = 0; i < ck->npending; i++)
+                if (ck->pending[i].token == s->ev->token)
+                    pi = (int)i;
+        int target = pi < 0 ? -2 : ck->pending[pi].target == -1 ? (p >= 0 ? 1 - p : -2)
+                                                                 : ck->pending[pi].target;
+        if (p == COORD_NO_NODE)
+            ck->moves[SIM_MOVE_ELECTION]++;
+        else if (target == o)
+            ck->moves[SIM_MOVE_SWITCHOVER]++;
+        else if ((why = cannot_serve(c, p)) != NULL)
+            ck->moves[SIM_MOVE_FAILOVER]++;
+        else if (v->preempt && o == pref && ck->pref_ok &&
+                 now - ck->pref_ok_since >= v->preempt_delay_ms)
+            ck->moves[SIM_MOVE_PREEMPT]++;
+        else {
+            const struct coordinator_node *n = &c->nodes[p];
+            char pre[160];
+            if (!v->preempt)
+                snprintf(pre, sizeof pre, "preempt is off");
+            else if (o != pref)
+                snprintf(pre, sizeof pre, "preempt is on, but node%d is not the preferred node",
+                         o + 1);
+            else
+                snprintf(pre, sizeof pre,
+                         "preempt is on, but node%d has been eligible for %llu ms of %u",
+                         o + 1,
+                         (unsigned long long)(ck->pref_ok ? now - ck->pref_ok_since : 0),
+                         (unsigned)v->preempt_delay_ms);
+            check_fail(ck, CK_I3_MOVE, now,
+                       "the coordinator moves the primary role from node%d to node%d (epoch "
+                       "%llu, %s, on event %u) without a reason: node%d is connected and its "
+                       "last report says %s, application %s, port %s, epoch %llu; probes %s; "
+                       "no switchover request to node%d is pending; %s",
+                       p + 1, o + 1, (unsigned long long)c->epoch, model_phase_name(c->phase),
+                       (unsigned)s->ev->type, p + 1,
+                       n->have_report ? model_mode_name(n->report.mode) : "(none)",
+                       n->have_report && n->report.app_healthy ? "healthy" : "?",
+                       n->have_report ? pn(n->report.port_actual) : "?",
+                       (unsigned long long)(n->have_report ? n->report.epoch : 0),
+                       n->probe == MODEL_PROBE_UP ? "answered" : "unknown", o + 1, pre);
+        }
+    }
+    int q = s->primary_before;
+    if (c->primary >= 0 && q >= 0 && c->primary != q && c->primary != judged)
+        check_fail(ck, CK_I3_MOVE, now,
+                   "the coordinator's primary changed from node%d to node%d without a judged "
+                   "move to it (phase %s, epoch %llu)", q + 1, c->primary + 1,
+                   model_phase_name(c->phase), (unsigned long long)c->epoch);
 }
 
 static void note_primary_epoch(struct sim_check *ck, uint64_t now, uint64_t epoch, int node)
@@ -579,7 +715,6 @@ void check_coord_step(struct sim_check *ck, const struct sim_coord_step *s,
     const struct coordinator *c = s->after;
     const struct coordinator_actions *out = s->out;
     uint64_t now = s->now;
-    (void)v;
 
     if (out->count > ck->coord_actions_max)
         ck->coord_actions_max = out->count;
@@ -596,6 +731,9 @@ void check_coord_step(struct sim_check *ck, const struct sim_coord_step *s,
                    (unsigned long long)s->epoch_before, (unsigned long long)c->epoch);
     if (c->epoch > ck->coord_epoch_max)
         ck->coord_epoch_max = c->epoch;
+
+    if (s->have_before)
+        check_move(ck, s, v);
 
     uint64_t persisted = s->persisted_before;
     for (unsigned i = 0; i < out->count; i++) {
@@ -758,6 +896,86 @@ int check_selftest(int verbose)
         }
         bad += st_result(&tc2, &ck, verbose, 0);
     }
+    { /* I3_MOVE: the coordinator moves the role away from a healthy primary */
+        struct coordinator c;
+        struct coordinator_settings cs;
+        memset(&cs, 0, sizeof cs);
+        coordinator_init(&c, &cs, 4, 0);
+        for (int n = 0; n < 2; n++) {
+            c.nodes[n].connected = 1;
+            c.nodes[n].have_report = 1;
+            c.nodes[n].report.app_healthy = 1;
+            c.nodes[n].report.port_actual = n == 1 ? MODEL_PORT_ENABLED : MODEL_PORT_DISABLED;
+            c.nodes[n].report.mode = n == 1 ? MODEL_MODE_PRIMARY : MODEL_MODE_BACKUP;
+            c.nodes[n].report.epoch = 4;
+        }
+        /* stable on node2; after the step: demoting node2 for node1 */
+        c.phase = MODEL_PHASE_DEMOTING;
+        c.primary = 1;
+        c.from = 1;
+        c.to = 0;
+        c.epoch = 5;
+        struct coordinator_actions co;
+        memset(&co, 0, sizeof co);
+        struct coordinator_event cev = {.type = COORD_EV_TICK};
+        struct sim_coord_step cstep = {100, &cev, 4, 5, &c, &co, NULL,
+                                       1, MODEL_PHASE_STABLE, 1, COORD_NO_NODE, COORD_NO_NODE};
+        base_view(&v, 100);
+        v.coord_primary = 1;
+
+        struct st_case tc = {"failback from a healthy node2 to node1, preempt off", CK_I3_MOVE};
+        check_init(&ck, &cfg, SIM_CHECK_ALL);
+        check_coord_step(&ck, &cstep, &v);
+        bad += st_result(&tc, &ck, verbose, 0);
+
+        struct st_case tc2 = {"preempt to node1 after 500 ms of 2000", CK_I3_MOVE};
+        check_init(&ck, &cfg, SIM_CHECK_ALL);
+        v.preempt = 1;
+        v.preferred = 0;
+        v.preempt_delay_ms = 2000;
+        ck.pref_ok = 1;
+        ck.pref_ok_since = 0;
+        cstep.now = v.now = 500;
+        check_coord_step(&ck, &cstep, &v);
+        bad += st_result(&tc2, &ck, verbose, 0);
+
+        struct st_case ctl = {"control: preempt to node1 after 2500 ms of 2000", CK_I3_MOVE};
+        check_init(&ck, &cfg, SIM_CHECK_ALL);
+        ck.pref_ok = 1;
+        ck.pref_ok_since = 0;
+        cstep.now = v.now = 2500;
+        check_coord_step(&ck, &cstep, &v);
+        bad += st_result(&ctl, &ck, verbose, 1);
+
+        struct st_case ctl2 = {"control: failover, node2 reports its application failed",
+                               CK_I3_MOVE};
+        check_init(&ck, &cfg, SIM_CHECK_ALL);
+        v.preempt = 0;
+        c.nodes[1].report.app_healthy = 0;
+        check_coord_step(&ck, &cstep, &v);
+        bad += st_result(&ctl2, &ck, verbose, 1);
+
+        struct st_case ctl3 = {"control: a requested switchover to node1", CK_I3_MOVE};
+        check_init(&ck, &cfg, SIM_CHECK_ALL);
+        c.nodes[1].report.app_healthy = 1;
+        check_switchover_request(&ck, 2400, 9, -1, 0, 1);
+        cev.type = COORD_EV_SWITCHOVER;
+        cev.token = 9;
+        check_coord_step(&ck, &cstep, &v);
+        check_switchover_abort(&ck); /* no reply is due in a hand-made run */
+        bad += st_result(&ctl3, &ck, verbose, 1);
+
+        struct st_case tc3 = {"the primary flips to node1 with no move begun", CK_I3_MOVE};
+        check_init(&ck, &cfg, SIM_CHECK_ALL);
+        cev.type = COORD_EV_TICK;
+        c.phase = MODEL_PHASE_STABLE;
+        c.primary = 0;
+        c.from = c.to = COORD_NO_NODE;
+        c.epoch = 4;
+        cstep.epoch_before = cstep.persisted_before = 4;
+        check_coord_step(&ck, &cstep, &v);
+        bad += st_result(&tc3, &ck, verbose, 0);
+    }
     { /* I4: an agent's actual port disagrees with NLB for good; drift never repaired */
         struct st_case tc = {"steady, node2 believes enabled while NLB is disabled", CK_I4};
         check_init(&ck, &cfg, SIM_CHECK_ALL);
@@ -844,7 +1062,7 @@ int check_selftest(int verbose)
         }
         int8_t to[COORD_MAX_ACTIONS] = {0, 1};
         struct coordinator_event cev = {.type = COORD_EV_TICK};
-        struct sim_coord_step cstep = {100, &cev, 3, 3, &c, &co, to};
+        struct sim_coord_step cstep = {100, &cev, 3, 3, &c, &co, to, 0, 0, 0, 0, 0};
         base_view(&v, 100);
         check_coord_step(&ck, &cstep, &v);
         bad += st_result(&tc4, &ck, verbose, 0);
@@ -964,7 +1182,7 @@ int check_selftest(int verbose)
         co.items[0].type = COORD_ACT_REPLY;
         co.items[0].token = 9;
         struct coordinator_event cev = {.type = COORD_EV_TICK};
-        struct sim_coord_step cstep = {100, &cev, 0, 0, &c, &co, NULL};
+        struct sim_coord_step cstep = {100, &cev, 0, 0, &c, &co, NULL, 0, 0, 0, 0, 0};
         base_view(&v, 100);
 
         struct st_case tc = {"a reply for a request never made", CK_SWITCHOVER};

@@ -44,8 +44,8 @@ static void usage(FILE *f, const char *prog)
             "       %s --selftest [--verbose]\n"
             "options: --mutant NAME (a deliberate defect),\n"
             "         --i1-bound MS (default: nlb_timeout_ms),\n"
-            "         --skip CHECK (also NLBCTL_SIM_SKIP_<CHECK>=1; I1 I2 I3 I4 I5_EPOCH I5_STALE\n"
-            "         I5_FENCE I6 ACTIONS SWITCHOVER NLB_ONE CODEC STORM)\n"
+            "         --skip CHECK (also NLBCTL_SIM_SKIP_<CHECK>=1; I1 I2 I3 I3_MOVE I4 I5_EPOCH\n"
+            "         I5_STALE I5_FENCE I6 ACTIONS SWITCHOVER NLB_ONE CODEC STORM)\n"
             "Runs the deterministic simulation of a coordinator and two agents;\n"
             "see tests/sim/README.md.\n",
             prog, prog);
@@ -72,6 +72,7 @@ static const struct {
     {SIM_MUT_EPOCH_LOST, CK_I5_EPOCH}, {SIM_MUT_LIAR_HEARTBEAT, CK_I5_FENCE},
     {SIM_MUT_NO_START, CK_I6},       {SIM_MUT_DROP_REPLY, CK_SWITCHOVER},
     {SIM_MUT_DUP_REPLY, CK_SWITCHOVER}, {SIM_MUT_EARLY_DONE, CK_NLB_ONE},
+    {SIM_MUT_FAILBACK, CK_I3_MOVE},
 };
 
 static int selftest(const struct sim_cfg *base, int verbose)
@@ -208,7 +209,7 @@ int main(int argc, char **argv)
     double t0 = wall_seconds();
     uint64_t passed = 0, failed = 0, events = 0, vms = 0, failovers = 0, switchovers = 0;
     uint64_t requests = 0, overlap = 0, overlap_seed = 0, excused = 0, fences = 0, restarts = 0;
-    uint64_t converge = 0, preempts = 0, qdrifts = 0, stale = 0;
+    uint64_t converge = 0, preempts = 0, qdrifts = 0, stale = 0, moves[4] = {0, 0, 0, 0};
     unsigned amax = 0, cmax = 0;
     for (uint64_t s = first; s < first + seeds; s++) {
         struct sim_result r;
@@ -243,6 +244,8 @@ int main(int argc, char **argv)
         preempts += r.preempt_moves;
         qdrifts += r.quiet_drifts;
         stale += r.stale_roles;
+        for (int m = 0; m < 4; m++)
+            moves[m] += r.moves[m];
         if (r.agent_actions_max > amax)
             amax = r.agent_actions_max;
         if (r.coord_actions_max > cmax)
@@ -267,6 +270,11 @@ int main(int argc, char **argv)
     printf("  slowest quiet convergence   %llu ms\n", (unsigned long long)converge);
     printf("  quiet preempt moves checked %llu\n", (unsigned long long)preempts);
     printf("  quiet drifts repaired       %llu\n", (unsigned long long)qdrifts);
+    printf("  role moves judged (I3_MOVE) failover %llu, switchover %llu, preempt %llu, "
+           "election %llu\n", (unsigned long long)moves[SIM_MOVE_FAILOVER],
+           (unsigned long long)moves[SIM_MOVE_SWITCHOVER],
+           (unsigned long long)moves[SIM_MOVE_PREEMPT],
+           (unsigned long long)moves[SIM_MOVE_ELECTION]);
     printf("  stale SET_ROLEs refused     %llu\n", (unsigned long long)stale);
     printf("  most actions in one step    agent %u (bound %d), coordinator %u (bound %d)\n", amax,
            AGENT_MAX_ACTIONS, cmax, COORD_MAX_ACTIONS);
