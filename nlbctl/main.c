@@ -144,15 +144,18 @@ static void port_print(const struct config *cfg, const char *action, int ok, uin
                        const char *err, int json)
 {
     if (json) {
-        printf("{\"rule\":\"%s:%u\",\"backend\":\"%s\",\"action\":\"%s\",\"ok\":%s,"
-               "\"state\":\"%s\"",
-               cfg->vip, (unsigned)cfg->port, cfg->backend, action, ok ? "true" : "false",
-               model_port_name(state));
+        char rule[80];
+        snprintf(rule, sizeof rule, "%s:%u", cfg->vip, (unsigned)cfg->port);
+        printf("{\"rule\":");
+        json_string(stdout, rule);
+        printf(",\"backend\":");
+        json_string(stdout, cfg->backend);
+        printf(",\"action\":");
+        json_string(stdout, action);
+        printf(",\"ok\":%s,\"state\":\"%s\"", ok ? "true" : "false", model_port_name(state));
         if (!ok) {
-            printf(",\"error\":\"");
-            for (const char *p = err; *p; p++)
-                printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
-            printf("\"");
+            printf(",\"error\":");
+            json_string(stdout, err);
         }
         printf("}\n");
     } else if (ok) {

@@ -3,7 +3,7 @@
 
 #include <windows.h>
 
-static void json_string(FILE *out, const char *s)
+void json_string(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; *s; s++) {

@@ -15,6 +15,7 @@ usage: nlbctl_port.py BUILD_DIR WORK_DIR
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -89,12 +90,24 @@ def main():
     for _ in range(5):
         expect("exec garbage output", nlbctl(build_dir, "port", "query", rule, *ex,
                                              env=dict(env, FAKE_NLB_MODE="garbage")), 7)
+    # The error quotes the tool's output: control characters and all, the
+    # JSON must still parse.
+    rc, out, err, _ = nlbctl(build_dir, "port", "query", rule, *ex, "--json",
+                             env=dict(env, FAKE_NLB_MODE="garbage"))
+    try:
+        doc = json.loads(out)
+        if rc != 7 or doc["ok"] is not False or not doc["error"]:
+            failures.append(f"exec garbage --json: exit {rc}, {out!r}")
+        else:
+            print("ok  exec garbage output with --json: valid JSON, the error quoted")
+    except ValueError as e:
+        failures.append(f"exec garbage --json is not JSON ({e}): {out!r}")
     expect("exec command ignored", nlbctl(build_dir, "port", "disable", rule, *ex,
                                           env=dict(env, FAKE_NLB_MODE="ignore")), 7,
            "reads enabled")
     rc, out, err, took = nlbctl(build_dir, "port", "disable", rule, *ex, "--timeout", "2",
                                 env=dict(env, FAKE_NLB_MODE="hang"))
-    if rc not in (5, 7) or ("stopped" not in err and "did not finish" not in err) or took > 10:
+    if rc != 5 or ("stopped" not in err and "did not finish" not in err) or took > 10:
         failures.append(f"exec hang: exit {rc} after {took:.1f} s: {err.strip()!r}")
     else:
         print(f"ok  exec hang stopped at the limit ({took:.2f} s): {err.strip().splitlines()[0]}")
@@ -134,11 +147,28 @@ def main():
         else:
             print(f"ok  agent with a hung NLB command answered status {answered} times "
                   f"(port {st['nodes'][0]['port_actual']}) and logged the hang")
-        subprocess.run(["pkill", "-f", "fake_nlb.exe"], check=False)
+        kill_fakes_of(wine_path(state))
 
     if failures:
         raise TestFailure("\n".join(failures))
     print("PASS")
+
+
+def kill_fakes_of(state):
+    """Ends the fake nlb.exe processes this test started (their environment
+    names our state file), by process id: never another test's."""
+    mark = f"FAKE_NLB_STATE={state}".encode()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if mark not in f.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"fake_nlb" not in f.read():
+                    continue
+            os.kill(int(pid), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
 
 
 def _merge_nlb(text):
