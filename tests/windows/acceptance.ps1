@@ -3,7 +3,8 @@
     Acceptance test of nlbctl on a real two-node Windows NLB lab: installs
     nlbctld on both nodes and on a witness, then runs the seed's workflows
     W1 (election, switchover), W2 (application failure), W3 (host
-    disconnected), optionally W4/W5 (SIP NIC unplugged), and compares
+    disconnected), optionally W4/W5 (SIP NIC unplugged, with the
+    coordinator's active SIP monitoring), and compares
     `nlbctl port query` with Get-NlbClusterPortRule. Not run in CI.
 
 .DESCRIPTION
@@ -34,7 +35,9 @@
          restart on failure, firewall rules (7400 on the witness, 7401 on the
          nodes), the stand-in application if -AppService is not given; start
          the coordinator, then the agents; check TCP 7400/7401 between the
-         hosts with Test-NetConnection (only now does anything listen there).
+         hosts with Test-NetConnection (only now does anything listen there);
+         with -Node1SipAddress/-Node2SipAddress, the coordinator's SIP
+         probes get answers from both nodes.
       2  W1 election: the coordinator elects node1 and stays stable; the port
          is enabled on node1 and disabled on node2 per Get-NlbClusterPortRule.
       3  W1 switchover: `nlbctl switchover` exits 0; node2 enabled, node1
@@ -45,13 +48,18 @@
          backup's port is enabled within 4 s of the cut; the cut node fenced
          itself (its own `nlbctl history`); after it returns exactly one node
          has the port enabled.
-      6  W4/W5 (only with -SipNicAlias): the SIP adapter of the primary is
-         disabled for -SipCutSeconds; after it returns, a stale enabled port
-         on the old primary must be repaired by reconcile without a second
-         switchover. Without -SipMonitorIni (SIP traffic monitoring is not in
-         nlbctl 0.1) the step is INFORMATIONAL: it reports what happened and
-         fails only if, once the adapter is back, the port is not enabled on
-         exactly one node.
+      6  W4/W5 (only with -SipNicAlias, -Node1SipAddress and
+         -Node2SipAddress; otherwise SKIPPED, never passed): the coordinator
+         probes each node's own SIP address ([sip_monitor] in its config);
+         the SIP adapter of the primary is disabled for -SipCutSeconds. W4:
+         the backup's port is enabled per Get-NlbClusterPortRule within
+         fall x interval_ms + timeout_ms + -SipMarginMs of the cut, the
+         coordinator made it primary, and its `nlbctl status --json` showed
+         the cut node's sip_probe "not answering". W5: after the adapter
+         returns, the old primary's rule reads disabled (a stale enabled rule
+         repaired by reconcile), its probes answer again, there is no
+         failback for 10 s (preempt = no) and no second switchover (one
+         epoch for the whole event).
       7  `nlbctl port query <vip>:<port>` on each node agrees with
          Get-NlbClusterPortRule.
       8  cleanup (only with -Cleanup or -CleanupOnly): stop and delete the
@@ -104,18 +112,42 @@
     Credential for remoting to the nodes. Default: the current user.
 .PARAMETER SipNicAlias
     InterfaceAlias of the SIP (NLB cluster) adapter on the nodes, same name
-    on both. Enables step 6. It must not carry nlbctl's own links.
-.PARAMETER SipMonitorIni
-    Lines appended to each agent's config that turn SIP traffic monitoring
-    on (for a version of nlbctl that has it). With it, step 6 is a real
-    PASS/FAIL check; without it, step 6 is informational.
-.PARAMETER SipFailoverSeconds
-    With -SipMonitorIni: the longest step 6 waits for the backup to become
-    primary after the SIP adapter goes down. Default 15.
+    on both. Step 6 disables it on the primary; step 6 runs only with it and
+    with -Node1SipAddress/-Node2SipAddress. It must not carry nlbctl's own
+    links.
+.PARAMETER Node1SipAddress
+    host:port of node 1's own SIP service address (an address of its SIP
+    adapter, not the VIP), for example 192.0.2.11:5060. With
+    -Node2SipAddress it writes [sip_monitor] into the COORDINATOR's config
+    (agents ignore that section), so the coordinator sends SIP OPTIONS over
+    UDP there every -SipIntervalMs. Something must answer them: the
+    application (-AppService) must be a SIP server listening there (the
+    stand-in is not), with UDP open from the witness; step 1 fails
+    otherwise, since a node that does not answer cannot be primary.
+.PARAMETER Node2SipAddress
+    As -Node1SipAddress, for node 2.
+.PARAMETER SipVip
+    Optional host:port of the VIP's SIP address, written as [sip_monitor]
+    vip: probed too, its verdict only logged by nlbctld.
+.PARAMETER SipIntervalMs
+    [sip_monitor] interval_ms written to the coordinator's config. Default
+    1000 (nlbctld's default). 100 to 60000.
+.PARAMETER SipTimeoutMs
+    [sip_monitor] timeout_ms; less than -SipIntervalMs. Default 500. 50 to
+    60000.
+.PARAMETER SipRise
+    [sip_monitor] rise. Default 2. 1 to 100.
+.PARAMETER SipFall
+    [sip_monitor] fall. Default 3. 1 to 100.
+.PARAMETER SipMarginMs
+    W4 bound, on top of the probes' detection time: the backup's port must
+    read enabled within SipFall x SipIntervalMs + SipTimeoutMs + this of
+    the cut (the old primary's disable, the backup's enable, one reading).
+    Raise it with a larger nlb_timeout_ms in -TimingIni. Default 2000.
 .PARAMETER TimingIni
     Lines written under [timing] in all three configs (for example
     'nlb_timeout_ms = 900', 'miss_count = 7'). Default: nlbctld's defaults.
-    The W2 and W3 bounds below do not change with it.
+    The W2, W3 and W4 bounds do not change with it.
 .PARAMETER AppFailureBoundMs
     W2 bound: application stopped -> backup's port enabled. Default 2000.
 .PARAMETER HostLossBoundMs
@@ -131,7 +163,8 @@
 .PARAMETER CutSeconds
     How long W3 keeps the primary's link adapters disabled. Default 10.
 .PARAMETER SipCutSeconds
-    How long step 6 keeps the SIP adapter disabled. Default 20.
+    How long step 6 keeps the SIP adapter disabled. Default 20; it must be
+    longer than the W4 bound (see -SipMarginMs) plus 2 s.
 .PARAMETER ResultsDir
     Where the transcript, results.json and collected logs go. Default:
     Documents\nlbctl-acceptance\<date-time> of the current user.
@@ -151,6 +184,7 @@
     $cred = Get-Credential LAB\nlbadmin
     .\acceptance.ps1 -Node1 WEB1 -Node2 WEB2 -ClusterIp 192.0.2.10 -Vip 192.0.2.20 -Port 5060 `
         -PackageDir C:\nlbctl-pkg -AppService SipServer -Credential $cred -SipNicAlias 'SIP' `
+        -Node1SipAddress 192.0.2.11:5060 -Node2SipAddress 192.0.2.12:5060 `
         -Key 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 
 .EXAMPLE
@@ -175,8 +209,14 @@ param(
     [ValidatePattern('^[^/\\]{1,256}$')] [string] $AppService,
     [pscredential] $Credential,
     [string] $SipNicAlias,
-    [string[]] $SipMonitorIni = @(),
-    [ValidateRange(1, 600)] [int] $SipFailoverSeconds = 15,
+    [ValidatePattern('^[A-Za-z0-9][A-Za-z0-9.-]*:[0-9]{1,5}$')] [string] $Node1SipAddress,
+    [ValidatePattern('^[A-Za-z0-9][A-Za-z0-9.-]*:[0-9]{1,5}$')] [string] $Node2SipAddress,
+    [ValidatePattern('^[A-Za-z0-9][A-Za-z0-9.-]*:[0-9]{1,5}$')] [string] $SipVip,
+    [ValidateRange(100, 60000)] [int] $SipIntervalMs = 1000,
+    [ValidateRange(50, 60000)] [int] $SipTimeoutMs = 500,
+    [ValidateRange(1, 100)] [int] $SipRise = 2,
+    [ValidateRange(1, 100)] [int] $SipFall = 3,
+    [ValidateRange(0, 600000)] [int] $SipMarginMs = 2000,
     [string[]] $TimingIni = @(),
     [ValidateRange(100, 600000)] [int] $AppFailureBoundMs = 2000,
     [ValidateRange(100, 600000)] [int] $HostLossBoundMs = 4000,
@@ -985,6 +1025,13 @@ function Get-CoordNode {
     return @(@($Status.S.nodes) | Where-Object { $_.name -eq $Name }) | Select-Object -First 1
 }
 
+# A node's "sip_probe" in the coordinator's status (off, unknown, answering,
+# not answering); '' if the node or the field is missing.
+function Get-ProbeWord {
+    param($Node)
+    return "$(Get-AccValue $Node @('sip_probe'))"
+}
+
 function Format-Coord {
     param($Status)
     if ($null -eq $Status) { return 'no status' }
@@ -995,8 +1042,10 @@ function Format-Coord {
     $s = $Status.S
     $nodes = @(@($s.nodes) | ForEach-Object {
             $heard = if ($null -eq $_.last_heard_ms) { 'never heard' } else { "heard $($_.last_heard_ms) ms ago" }
-            '{0}: link {1}, peer link {2}, {3}, app {4}, port {5} (wanted {6}), epoch {7}, {8}' -f `
-                $_.name, $_.link, $_.peer_link, $_.mode, $_.app, $_.port_actual, $_.port_desired, $_.epoch, $heard
+            $probe = Get-ProbeWord $_
+            $sip = if ($probe -and $probe -ne 'off') { ", SIP probe $probe" } else { '' }
+            '{0}: link {1}, peer link {2}, {3}, app {4}{9}, port {5} (wanted {6}), epoch {7}, {8}' -f `
+                $_.name, $_.link, $_.peer_link, $_.mode, $_.app, $_.port_actual, $_.port_desired, $_.epoch, $heard, $sip
         }) -join '; '
     $primary = if ($null -eq $s.primary) { '(none)' } else { $s.primary }
     return ('coordinator: primary {0}, epoch {1}, phase {2}; {3}' -f $primary, $s.epoch, $s.phase, $nodes)
@@ -1140,6 +1189,33 @@ function Wait-NicReturn {
 
 # ---- the configs ---------------------------------------------------------------
 
+# A -NodeNSipAddress (host:port) as Text, Ip (IPv4; a name is resolved by
+# DNS on the witness; '' if it does not resolve) and Port.
+function Split-SipAddress {
+    param([string] $Text)
+    $ip = ''
+    $portNumber = 0
+    if ($Text -match '^(.+):([0-9]+)$') {
+        $name = $Matches[1]
+        $portNumber = [int] $Matches[2]
+        if ($name -match '^[0-9.]+$') {
+            $ip = $name
+        } else {
+            try {
+                $ip = "$(@([System.Net.Dns]::GetHostAddresses($name) | Where-Object { $_.AddressFamily -eq 'InterNetwork' }) | Select-Object -First 1)"
+            } catch { $ip = '' }
+        }
+    }
+    return [pscustomobject]@{ Text = $Text; Ip = $ip; Port = $portNumber }
+}
+
+# The W4 bound: the probes' worst detection time (the first failing probe
+# goes out at most interval_ms after the cut, the fall-th fails timeout_ms
+# after it was sent) plus the margin for the switchover itself.
+function Get-SipBoundMs {
+    return $SipFall * $SipIntervalMs + $SipTimeoutMs + $SipMarginMs
+}
+
 function New-Ini {
     param([string] $Role, [string] $SelfKey)
     $n1 = $script:H.n1.Name
@@ -1172,12 +1248,23 @@ function New-Ini {
         $L.Add("port = $Port")
         $L.Add("cluster_ip = $ClusterIp")
         $L.Add('')
-        foreach ($line in $SipMonitorIni) { $L.Add($line) }
-        if ($SipMonitorIni.Count -gt 0) { $L.Add('') }
     } else {
         $L.Add('[coordinator]')
         $L.Add(('listen = 0.0.0.0:{0}' -f $COORD_PORT))
+        $L.Add('preempt = no')
         $L.Add('')
+        # Active SIP monitoring is the coordinator's: agents ignore [sip_monitor].
+        if ($script:SipMonitor) {
+            $L.Add('[sip_monitor]')
+            $L.Add("node1 = $Node1SipAddress")
+            $L.Add("node2 = $Node2SipAddress")
+            if ($SipVip) { $L.Add("vip = $SipVip") }
+            $L.Add("interval_ms = $SipIntervalMs")
+            $L.Add("timeout_ms = $SipTimeoutMs")
+            $L.Add("rise = $SipRise")
+            $L.Add("fall = $SipFall")
+            $L.Add('')
+        }
     }
     if ($TimingIni.Count -gt 0) {
         $L.Add('[timing]')
@@ -1390,6 +1477,31 @@ function Invoke-Preflight {
             ('present: {0}; link adapters: {1}' -f $routes.SipAlias, ($h.LinkAliases -join ', '))
         }
     }
+
+    # The SIP addresses the coordinator will probe ([sip_monitor], W4)
+    if ($Node1SipAddress -or $Node2SipAddress -or $SipVip) {
+        $complete = [bool] $Node1SipAddress -and [bool] $Node2SipAddress
+        Add-Check 'the SIP monitor settings are complete and consistent' ($complete -and $SipTimeoutMs -lt $SipIntervalMs) `
+        ('-Node1SipAddress {0}; -Node2SipAddress {1}; -SipVip {2} (vip needs both node addresses); interval_ms {3}, timeout_ms {4} (must be less than interval_ms), rise {5}, fall {6}' -f `
+                $(if ($Node1SipAddress) { $Node1SipAddress } else { '(none)' }), $(if ($Node2SipAddress) { $Node2SipAddress } else { '(none)' }),
+            $(if ($SipVip) { $SipVip } else { '(none)' }), $SipIntervalMs, $SipTimeoutMs, $SipRise, $SipFall)
+        if ($complete) {
+            foreach ($k in @('n1', 'n2')) {
+                $h = $script:H[$k]
+                $a = Split-SipAddress $(if ($k -eq 'n1') { $Node1SipAddress } else { $Node2SipAddress })
+                $ips = @(Invoke-Remote $k {
+                        @(Get-NetIPAddress -AddressFamily IPv4 | ForEach-Object { [pscustomobject]@{ Ip = "$($_.IPAddress)"; Alias = "$($_.InterfaceAlias)" } })
+                    } @() 60)
+                $mine = @($ips | Where-Object { $_.Ip -eq $a.Ip })
+                if ($SipNicAlias) { $mine = @($mine | Where-Object { $_.Alias -eq $SipNicAlias }) }
+                $ok = [bool] $a.Ip -and $a.Port -ge 1 -and $a.Port -le 65535 -and $a.Ip -notin @($Vip, $ClusterIp) -and $mine.Count -gt 0
+                $where = if ($SipNicAlias) { " on '$SipNicAlias'" } else { '' }
+                Add-Check ("{0}'s SIP address {1} is one of its own addresses{2}, not the VIP" -f $h.Name, $a.Text, $where) $ok `
+                ('{0} is IPv4 {1}, port {2}; the addresses of {3}: {4}' -f $a.Text, $(if ($a.Ip) { $a.Ip } else { '(does not resolve)' }), $a.Port, $h.Name,
+                    ((@($ips | ForEach-Object { '{0} ({1})' -f $_.Ip, $_.Alias })) -join ', '))
+            }
+        }
+    }
     foreach ($k in @('n1', 'n2')) { [void] (Measure-Offset $k) }
 }
 
@@ -1461,6 +1573,25 @@ function Invoke-Install {
         Add-Check ('{0} reaches its peer at {1}:{2}' -f $h.Name, $peer.Address, $PEER_PORT) $t.Peer "Test-NetConnection on $($h.Name): TcpTestSucceeded $($t.Peer)"
         $x = Test-NetConnection -ComputerName $h.Address -Port $PEER_PORT -WarningAction SilentlyContinue
         Add-Check ('the witness reaches {0}:{1}' -f $h.Address, $PEER_PORT) ([bool] $x.TcpTestSucceeded) "Test-NetConnection on the witness: TcpTestSucceeded $($x.TcpTestSucceeded)"
+    }
+
+    # The coordinator's SIP probes (UDP, so Test-NetConnection cannot tell):
+    # a node that never answers can never be primary, so the later steps
+    # would fail for a reason that has nothing to do with them.
+    if ($script:SipMonitor) {
+        $limit = [math]::Ceiling(($SipRise * $SipIntervalMs + $SipTimeoutMs) / 1000.0) + 15
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        $answering = $false
+        $st = $null
+        do {
+            $st = Get-CoordStatus
+            $words = @(@($script:H.n1.Name, $script:H.n2.Name) | ForEach-Object { Get-ProbeWord (Get-CoordNode $st $_) })
+            if (@($words | Where-Object { $_ -eq 'answering' }).Count -eq 2) { $answering = $true; break }
+            Start-Sleep -Milliseconds 500
+        } while ($sw.Elapsed.TotalSeconds -lt $limit)
+        Add-Check "the coordinator's SIP probes get answers from both nodes ($Node1SipAddress, $Node2SipAddress)" $answering `
+        ('after {0:0.0} s (limit {1} s): {2}{3}' -f $sw.Elapsed.TotalSeconds, $limit, (Format-Coord $st),
+            $(if ($answering) { '' } else { "`nnothing answers SIP OPTIONS over UDP there from the witness: the application must be a SIP server listening on those addresses (the stand-in is not), and the nodes' firewalls must let UDP in from the witness" }))
     }
 }
 
@@ -1701,10 +1832,12 @@ function Invoke-HostLoss {
 # ---- step 6: W4/W5 SIP adapter unplugged ---------------------------------------
 
 function Invoke-SipNicCut {
-    $monitoring = $SipMonitorIni.Count -gt 0
-    if (-not $monitoring) {
-        $script:Current.Informational = $true
-        Add-Info 'informational only' 'no -SipMonitorIni: SIP traffic monitoring is not configured (nlbctl 0.1 has none), so nothing tells nlbctl that the SIP adapter is gone; this step reports what happens and fails only if, after the adapter returns, the port is not enabled on exactly one node'
+    $boundMs = Get-SipBoundMs
+    $boundText = '{0} ms = fall {1} x interval_ms {2} + timeout_ms {3} + margin {4} (-SipMarginMs)' -f $boundMs, $SipFall, $SipIntervalMs, $SipTimeoutMs, $SipMarginMs
+    if ($SipCutSeconds * 1000 -le $boundMs + 2000) {
+        Add-Check 'the SIP adapter stays down longer than the W4 bound' $false `
+        ('-SipCutSeconds {0}: the adapter would come back before the W4 bound ({1}) plus 2 s has passed; raise -SipCutSeconds' -f $SipCutSeconds, $boundText)
+        return
     }
     $w = Wait-Stable -TimeoutSec 30
     if (-not $w.Ok) { Add-Check 'the pair is stable before the test' $false (Format-Coord $w.Status); return }
@@ -1712,52 +1845,144 @@ function Invoke-SipNicCut {
     $B = Get-Other $P
     $pName = $script:H[$P].Name
     $bName = $script:H[$B].Name
+    $pSip = if ($P -eq 'n1') { $Node1SipAddress } else { $Node2SipAddress }
+    $bSip = if ($B -eq 'n1') { $Node1SipAddress } else { $Node2SipAddress }
     $epoch = [long] $w.Status.S.epoch
-    Add-Info 'plan' ("primary {0}, backup {1}: disable '{2}' on {0} for {3} s" -f $pName, $bName, $SipNicAlias, $SipCutSeconds)
+    # Both nodes answer the probes first (a node back from an earlier step
+    # needs rise answers in a row), or the cut proves nothing.
+    $limit = [math]::Ceiling(($SipRise * $SipIntervalMs + $SipTimeoutMs) / 1000.0) + 15
+    $sw = [System.Diagnostics.Stopwatch]::StartNew()
+    $st = $w.Status
+    do {
+        $words = @(@($pName, $bName) | ForEach-Object { Get-ProbeWord (Get-CoordNode $st $_) })
+        $bothAnswer = @($words | Where-Object { $_ -eq 'answering' }).Count -eq 2
+        if ($bothAnswer -or $sw.Elapsed.TotalSeconds -ge $limit) { break }
+        Start-Sleep -Milliseconds 500
+        $st = Get-CoordStatus
+    } while ($true)
+    Add-Check "before the cut, the coordinator's SIP probes get answers from both nodes" $bothAnswer `
+    ('after {0:0.0} s (limit {1} s): {2}' -f $sw.Elapsed.TotalSeconds, $limit, (Format-Coord $st))
+    if (-not $bothAnswer) { return }
+    Add-Info 'plan' ("primary {0}, backup {1}: disable '{2}' on {0} for {3} s; the coordinator probes {4} ({0}) and {5} ({1}); W4 bound {6}" -f `
+            $pName, $bName, $SipNicAlias, $SipCutSeconds, $pSip, $bSip, $boundText)
+    $oP = Measure-Offset $P
+    $oB = Measure-Offset $B
     $id = 'w4-' + (Get-Date -Format 'yyyyMMddHHmmss')
+    $job = Start-PortWatch $B 'enabled' ($CUT_DELAY_S + [int] [math]::Ceiling($boundMs / 1000.0) + 30) 500
     [void] (Start-NicCut $P $id @($SipNicAlias) $SipCutSeconds)
+    # The coordinator's view until the adapter is due back. The cut node
+    # stays reachable: its SIP adapter carries none of nlbctl's links.
     $polls = New-Object System.Collections.Generic.List[object]
+    $cutRead = $null
+    $cutReadError = ''
     $last = ''
     $sw = [System.Diagnostics.Stopwatch]::StartNew()
-    while ($sw.Elapsed.TotalSeconds -lt ($CUT_DELAY_S + $SipCutSeconds + 5)) {
+    while ($sw.Elapsed.TotalSeconds -lt ($CUT_DELAY_S + $SipCutSeconds)) {
         $st = Get-CoordStatus
-        $polls.Add([pscustomobject]@{ S = $sw.Elapsed.TotalSeconds; Primary = $(if ($st.S) { $st.S.primary } else { $null }); Epoch = $(if ($st.S) { [long] $st.S.epoch } else { -1 }) })
+        $poll = [pscustomobject]@{
+            T0 = [long] $st.T0; Primary = $(if ($st.S) { $st.S.primary } else { $null })
+            Epoch = $(if ($st.S) { [long] $st.S.epoch } else { -1 }); Probe = (Get-ProbeWord (Get-CoordNode $st $pName))
+        }
+        $polls.Add($poll)
         $text = Format-Coord $st
         $short = $text -replace 'heard \d+ ms ago', 'heard ...'
         if ($short -ne $last) { Write-Log ('  seen at +{0:0.0} s: {1}' -f $sw.Elapsed.TotalSeconds, $text); $last = $short }
-        Start-Sleep -Milliseconds 500
+        if ($null -eq $cutRead -and -not $cutReadError -and $poll.Primary -eq $bName -and
+            @($polls | Where-Object { $_.Probe -eq 'not answering' }).Count -gt 0) {
+            # What NLB itself says on the cut node once the other one serves
+            # (in the seed's W4 the disable there fails or is ignored).
+            try { $cutRead = Read-NodePort $P } catch { $cutReadError = Format-Error $_ }
+        }
+        Start-Sleep -Milliseconds 250
     }
+    $samples = Complete-PortWatch $job $B $oB.Offset 60
+    [void] (Test-PortState @{ $B = 'enabled' } "Get-NlbClusterPortRule as the cut ends: enabled on $bName")
     $ret = Wait-NicReturn $P $id $SipCutSeconds
-    Add-Check "'$SipNicAlias' on $pName is enabled again" $ret.Back (($ret.Log | ForEach-Object { $_.What }) -join "`n")
-    $failedOver = @($polls | Where-Object { $_.Primary -eq $bName -and $_.S -le ($CUT_DELAY_S + $SipFailoverSeconds) })
-    $epochs = @($polls | ForEach-Object { $_.Epoch } | Where-Object { $_ -ge 0 } | Select-Object -Unique)
-    # After the adapter is back the stale port (if any) must be repaired by
-    # reconcile (reconcile_ms, 5 s by default) without a new decision.
-    $deadline = (Get-Date).AddSeconds(20)
-    do {
-        $r1 = Read-NodePort $P
-        $r2 = Read-NodePort $B
-        $enabled = @(@($r1, $r2) | Where-Object { $_.State -eq 'enabled' }).Count
-        if ($enabled -eq 1 -and (-not $monitoring -or $r2.State -eq 'enabled')) { break }
-        Start-Sleep -Seconds 1
-    } while ((Get-Date) -lt $deadline)
-    $st = Get-CoordStatus
-    $epochNow = if ($st.S) { [long] $st.S.epoch } else { -1 }
-    $ports = "{0}`n{1}`n{2}" -f (Format-Port $r1), (Format-Port $r2), (Format-Coord $st)
+
+    # When the cut began, in witness time: the task's mark just before
+    # Disable-NetAdapter, so times measured from it are upper bounds.
+    $disabling = @($ret.Log | Where-Object { $_.What -eq 'disabling' }) | Select-Object -First 1
+    $disabled = @($ret.Log | Where-Object { $_.What -eq 'disabled' }) | Select-Object -First 1
+    $reEnabled = @($ret.Log | Where-Object { $_.What -eq 'enabled' }).Count -gt 0
+    $cutAt = if ($null -ne $disabling) { [long] $disabling.T - $oP.Offset } else { $null }
+    $marks = @($ret.Log | ForEach-Object {
+            $rel = if ($null -ne $cutAt) { ' ({0:+0;-0} ms from the start of the cut)' -f (ConvertTo-Ms ([long] $_.T - $oP.Offset - $cutAt)) } else { '' }
+            '{0}{1}' -f $_.What, $rel
+        })
+    Add-Check "the cut task disabled '$SipNicAlias' on $pName and enabled it again" ($null -ne $disabled -and $reEnabled) `
+    ("task log (node clock converted with the offset measured before the cut):`n" + ($marks -join "`n"))
+
+    # W4: the backup serves within the bound, made primary by the
+    # coordinator, whose probes saw the cut node stop answering.
+    $sinceCut = {
+        param([long] $T)
+        if ($null -eq $cutAt) { return 'n/a' }
+        return ('{0}' -f (ConvertTo-Ms ($T - $cutAt)))
+    }
+    $seen = "during the cut the coordinator showed: primary {0}; epochs {1} (before: {2}); {3}'s sip_probe {4}" -f `
+    ((@($polls | ForEach-Object { $_.Primary }) | Select-Object -Unique) -join ', '),
+    ((@($polls | ForEach-Object { $_.Epoch }) | Where-Object { $_ -ge 0 } | Select-Object -Unique) -join ', '), $epoch, $pName,
+    ((@($polls | ForEach-Object { $_.Probe }) | Select-Object -Unique) -join ', ')
+    $first = Get-FirstSample $samples 'enabled'
+    $label = "W4: $bName's port enabled within $boundMs ms of the cut (Get-NlbClusterPortRule)"
+    if ($null -eq $cutAt) {
+        Add-Check $label $false "the cut task left no 'disabling' mark: the cut did not happen as planned (see its log above)"
+    } elseif ($null -eq $first) {
+        Add-Check $label $false ('{0} never read enabled during the watch ({1} samples); bound {2}' -f $bName, @($samples).Count, $boundText)
+    } else {
+        $ms = ConvertTo-Ms ($first.T1 - $cutAt)
+        $disabledMs = if ($null -ne $disabled) { & $sinceCut ([long] $disabled.T - $oP.Offset) } else { 'n/a' }
+        Add-Check $label ($ms -ge 0 -and $ms -le $boundMs) `
+        ('{0} ms from the start of Disable-NetAdapter on {1} to the end of the first enabled reading on {2} (an upper bound: Disable-NetAdapter returned after {3} ms; clock uncertainty +/- {4} ms); bound {5}' -f `
+                $ms, $pName, $bName, $disabledMs, ($oP.UncMs + $oB.UncMs), $boundText)
+    }
+    $promoted = @($polls | Where-Object { $_.Primary -eq $bName }) | Select-Object -First 1
+    Add-Check "W4: the coordinator made $bName primary during the cut" ($null -ne $promoted) `
+    $(if ($null -ne $promoted) { 'first seen {0} ms from the start of the cut; {1}' -f (& $sinceCut $promoted.T0), $seen } else { $seen })
+    $down = @($polls | Where-Object { $_.Probe -eq 'not answering' }) | Select-Object -First 1
+    Add-Check "W4: nlbctl status --json on the coordinator shows $pName's sip_probe 'not answering' ($pSip)" ($null -ne $down) `
+    $(if ($null -ne $down) { 'first seen {0} ms from the start of the cut (the coordinator is polled about three times a second); {1}' -f (& $sinceCut $down.T0), $seen } else { $seen })
+    if ($null -ne $cutRead) {
+        $note = if ($cutRead.State -eq 'enabled') { 'its rule was still enabled there: the W5 check below is the repair of this stale rule' } else { 'its rule was not enabled there: W5 below has no stale rule to repair, it checks the end state' }
+        Add-Info "what NLB said on $pName during the cut, once $bName was primary" ("{0}`n{1}" -f (Format-Port $cutRead), $note)
+    } else {
+        Add-Info "what NLB said on $pName during the cut" $(if ($cutReadError) { "could not be read: $cutReadError" } else { 'not read: the coordinator did not show both the switchover and the failed probes during the cut' })
+    }
+    if (-not $reEnabled) { return }
+
+    # W5: the old primary's stale rule is repaired by reconcile, no failback,
+    # no second switchover.
+    [void] (Test-PortState @{ $B = 'enabled'; $P = 'disabled' } "W5: after '$SipNicAlias' returns, Get-NlbClusterPortRule: enabled on $bName, disabled on $pName" 30)
     $repairs = Invoke-Remote $P {
         $log = Join-Path $env:ProgramData 'nlbctl\nlbctld.log'
         if (Test-Path -LiteralPath $log) { (@(Get-Content -LiteralPath $log -Tail 200 | Where-Object { $_ -match 'drift|repair' }) | Select-Object -Last 10) -join "`n" } else { '' }
     } @() 60
     Add-Info "drift repairs in $pName's nlbctld.log (last 10)" $(if ($repairs) { $repairs } else { '(none)' })
-    Add-Check 'after the SIP adapter returns, exactly one node has the port enabled' ($enabled -eq 1) $ports
-    $seen = 'primaries seen during the cut: {0}; epochs: {1} (before: {2}, now: {3})' -f ((@($polls | ForEach-Object { $_.Primary }) | Select-Object -Unique) -join ', '), ($epochs -join ', '), $epoch, $epochNow
-    if ($monitoring) {
-        Add-Check "W4: $bName became primary within $SipFailoverSeconds s of the cut" ($failedOver.Count -gt 0) $seen
-        Add-Check "W5: the stale port on $pName was repaired: $bName enabled, $pName disabled" ($r2.State -eq 'enabled' -and $r1.State -eq 'disabled') $ports
-        Add-Check 'W5: no second switchover (one epoch for the whole event)' ($epochNow -eq $epoch + 1) $seen
-    } else {
-        Add-Info 'what happened' $seen
+    $limit = [math]::Ceiling(($SipRise * $SipIntervalMs + $SipTimeoutMs) / 1000.0) + 30
+    $sw = [System.Diagnostics.Stopwatch]::StartNew()
+    $answering = $false
+    $st = $null
+    do {
+        $st = Get-CoordStatus
+        if ((Get-ProbeWord (Get-CoordNode $st $pName)) -eq 'answering') { $answering = $true; break }
+        Start-Sleep -Milliseconds 500
+    } while ($sw.Elapsed.TotalSeconds -lt $limit)
+    Add-Check "after the adapter returns, the coordinator's probes get answers from $pName again" $answering `
+    ('after {0:0.0} s (limit {1} s): {2}' -f $sw.Elapsed.TotalSeconds, $limit, (Format-Coord $st))
+    $moved = @()
+    $sw = [System.Diagnostics.Stopwatch]::StartNew()
+    while ($sw.Elapsed.TotalSeconds -lt 10) {
+        $st = Get-CoordStatus
+        if ($null -eq $st.S -or $st.S.primary -ne $bName) { $moved += (Format-Coord $st) }
+        Start-Sleep -Milliseconds 500
     }
+    Add-Check "W5: no failback: $bName stays primary for 10 s (preempt = no)" ($moved.Count -eq 0) $(if ($moved.Count) { $moved -join "`n" } else { Format-Coord $st })
+    [void] (Test-PortState @{ $B = 'enabled'; $P = 'disabled' } "Get-NlbClusterPortRule after 10 s more: enabled on $bName, disabled on $pName")
+    $final = Get-CoordStatus
+    $epochNow = if ($final.S) { [long] $final.S.epoch } else { -1 }
+    Add-Check 'W5: no second switchover (one epoch for the whole event)' ($epochNow -eq $epoch + 1) ('epoch {0} -> {1}; {2}' -f $epoch, $epochNow, $seen)
+    $h = Invoke-HostNative 'w' $script:H.w.Nlbctl @('history') 15
+    Add-Info 'coordinator history (which report made it switch over: the failed probes, or the cut node out of the NLB cluster)' $h.Out
 }
 
 # ---- step 7: nlbctl port query against Get-NlbClusterPortRule -------------------
@@ -1961,6 +2186,7 @@ $script:Initial = $null
 $script:InstallMethod = 'copy'
 $script:InstallerName = ''
 $script:StandinPath = ''
+$script:SipMonitor = [bool] $Node1SipAddress -and [bool] $Node2SipAddress   # [sip_monitor] in the coordinator's config
 & $NodeLib   # the same helpers on the witness
 $script:H.w.Nlbctl = Join-Path $env:ProgramFiles 'nlbctl\nlbctl.exe'
 
@@ -1997,7 +2223,9 @@ try {
         Invoke-Step 3 'W1: switchover and switch back' { Invoke-SwitchoverTest } -Needs 0, 1
         Invoke-Step 4 'W2: application failure on the primary' { Invoke-AppFailure } -Needs 0, 1
         Invoke-Step 5 'W3: primary host disconnected' { Invoke-HostLoss } -Needs 0, 1
-        $skip6 = if ($SipNicAlias) { '' } else { 'no -SipNicAlias' }
+        $skip6 = ''
+        if (-not $SipNicAlias) { $skip6 = 'no -SipNicAlias: W4 needs the SIP adapter to disable on the primary' }
+        elseif (-not $script:SipMonitor) { $skip6 = "no -Node1SipAddress and -Node2SipAddress: without the coordinator's SIP monitoring W4 has nothing to check" }
         Invoke-Step 6 'W4/W5: SIP adapter unplugged on the primary' { Invoke-SipNicCut } -Needs 0, 1 -SkipReason $skip6
         Invoke-Step 7 'nlbctl port query against Get-NlbClusterPortRule' { Invoke-PortQuery } -Needs 0, 1
         Save-Logs
