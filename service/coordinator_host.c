@@ -337,13 +337,9 @@ static void reload_sip_monitor(struct coordinator_host *h)
     }
     log_write(LOG_ERROR, "SIP monitor: %s; active SIP monitoring is off until the next "
               "reload or restart", err);
-    for (int i = 0; i < 2; i++) {
-        struct coordinator_event ev = {.type = COORD_EV_PROBE,
-                                       .node = (uint8_t)i,
-                                       .probe_down = 0,
-                                       .text = "active SIP monitoring is off"};
-        step(h, &ev);
-    }
+    struct coordinator_event ev = {.type = COORD_EV_PROBE_OFF,
+                                   .text = "it could not be restarted after the reload"};
+    step(h, &ev);
 }
 
 /* PARAMCHANGE. */

@@ -721,6 +721,25 @@ static void on_probe(struct coordinator *c, const struct coordinator_event *ev, 
     progress(c, now, out);
 }
 
+/* The monitor could not be restarted: its verdicts are void. A node held
+ * down by it is released (nothing else ever would), and status says "off",
+ * not a verdict nobody is giving. */
+static void on_probe_off(struct coordinator *c, const struct coordinator_event *ev, uint64_t now,
+                         struct coordinator_actions *out)
+{
+    int changed = 0;
+    for (int i = 0; i < 2; i++) {
+        changed |= c->nodes[i].probe != MODEL_PROBE_OFF;
+        c->nodes[i].probe = MODEL_PROBE_OFF;
+    }
+    if (!changed)
+        return;
+    logf_(out, COORD_LOG_WARNING, MODEL_EV_SIP_PROBE,
+          "SIP monitor: no verdicts any more%s%s", ev->text && ev->text[0] ? ": " : "",
+          ev->text ? ev->text : "");
+    progress(c, now, out);
+}
+
 void coordinator_init(struct coordinator *c, const struct coordinator_settings *set,
                       uint64_t persisted_epoch, uint64_t now)
 {
@@ -793,6 +812,9 @@ void coordinator_step(struct coordinator *c, const struct coordinator_event *ev,
         break;
     case COORD_EV_PROBE:
         on_probe(c, ev, now, out);
+        break;
+    case COORD_EV_PROBE_OFF:
+        on_probe_off(c, ev, now, out);
         break;
     default:
         logf_(out, COORD_LOG_ERROR, MODEL_EV_INTERNAL, "internal: unknown coordinator event %u", ev->type);

@@ -44,7 +44,9 @@ enum coordinator_event_type {
     COORD_EV_DISCONNECT,  /* conn closed */
     COORD_EV_SWITCHOVER,  /* request `token` from nlbctl, target name in msg */
     COORD_EV_TICK,
-    COORD_EV_PROBE        /* active SIP monitoring: a node's verdict changed */
+    COORD_EV_PROBE,       /* active SIP monitoring: a node's verdict changed */
+    COORD_EV_PROBE_OFF    /* active SIP monitoring stopped working (text: why):
+                           * no verdicts until it is configured again */
 };
 
 struct coordinator_event {

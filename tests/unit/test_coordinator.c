@@ -1717,6 +1717,30 @@ START_TEST(probe_down_backup_not_eligible)
 }
 END_TEST
 
+/* The monitor cannot be restarted after a reload: its verdicts are void,
+ * a node it held down is eligible again, and status says "off" rather than
+ * showing a verdict nobody gives any more. */
+START_TEST(probe_off_releases_verdicts)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out);
+    ev_probe(&c, 1, 1, T0 + 50, &out); /* web2 does not answer: not eligible */
+    ev_probe(&c, 0, 0, T0 + 55, &out);
+    struct coordinator_event off = {.type = COORD_EV_PROBE_OFF, .text = "socket: error 10048"};
+    step(&c, &off, T0 + 60, &out);
+    ck_assert_int_ge(find_log(&out, COORD_LOG_WARNING, "error 10048"), 0);
+    struct wire_status_reply st;
+    coordinator_status(&c, T0 + 60, &st);
+    ck_assert_uint_eq(st.nodes[0].sip_probe, MODEL_PROBE_OFF);
+    ck_assert_uint_eq(st.nodes[1].sip_probe, MODEL_PROBE_OFF);
+    ev_switchover(&c, 7, "web2", 0, T0 + 70, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_DEMOTING); /* web2 may take over again */
+    step(&c, &off, T0 + 80, &out); /* said once */
+    ck_assert_int_eq(find_log(&out, COORD_LOG_WARNING, "error 10048"), -1);
+}
+END_TEST
+
 START_TEST(w2_no_failover_other_absent)
 {
     struct coordinator c;
@@ -3364,6 +3388,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, w4_disconnected_backup_not_eligible);
     tcase_add_test(tc, probe_down_primary_fails_over);
     tcase_add_test(tc, probe_down_backup_not_eligible);
+    tcase_add_test(tc, probe_off_releases_verdicts);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("failover_w3");
