@@ -51,7 +51,13 @@ static void close_conn(struct coordinator_actions *out, uint32_t conn, const cha
 static void send_role(struct coordinator *c, int idx, uint8_t mode, uint64_t now,
                       struct coordinator_actions *out)
 {
-    if (!c->nodes[idx].connected)
+    const struct coordinator_node *n = &c->nodes[idx];
+    if (!n->connected)
+        return;
+    /* A primary order answers a report of this link (its echo, below): with
+     * none yet, the order waits for the first, which is sent right after
+     * HELLO and brings it out again (repeat_order, enforce_roles). */
+    if (mode == MODEL_MODE_PRIMARY && !n->have_report)
         return;
     struct coordinator_action *act = push(out, COORD_ACT_SEND);
     if (!act)
@@ -62,6 +68,11 @@ static void send_role(struct coordinator *c, int idx, uint8_t mode, uint64_t now
     act->msg.type = WIRE_SET_ROLE;
     act->msg.u.set_role.epoch = c->epoch;
     act->msg.u.set_role.mode = mode;
+    /* The agent takes a primary order only while it is young enough (see
+     * on_set_role in agent.c): the newest report's own timestamp, back (the
+     * last received, not the largest: a rebooted host's clock starts again). */
+    act->msg.u.set_role.echo = n->have_report ? n->report.sent_at : 0;
+    act->msg.u.set_role.loss_ms = c->set.loss_ms;
     /* Only a planned transfer drains the old primary; a failure, never. */
     act->msg.u.set_role.drain = mode == MODEL_MODE_BACKUP && c->drain && idx == c->from &&
                                 (c->phase == MODEL_PHASE_DEMOTING ||

@@ -27,6 +27,7 @@
 #define C1 11u      /* web1's connection */
 #define C2 22u      /* web2's connection */
 #define NO_CONN 999u
+#define AGENT_CLOCK 7000000u /* the agents' clocks run this far ahead of ours */
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -72,12 +73,26 @@ static void step(struct coordinator *c, const struct coordinator_event *ev, uint
             covered = act->epoch;
             break;
         case COORD_ACT_SEND:
-            if (act->msg.type == WIRE_SET_ROLE)
+            if (act->msg.type == WIRE_SET_ROLE) {
                 ck_assert_uint_le(act->msg.u.set_role.epoch, covered);
-            else if (act->msg.type == WIRE_HEARTBEAT)
+                /* Every order echoes the newest report of its node and says
+                 * the coordinator's loss_ms; a primary order only answers a
+                 * report (the agent refuses one that answers none). */
+                const struct coordinator_node *n = NULL;
+                for (int k = 0; k < 2; k++)
+                    if (c->nodes[k].connected && c->nodes[k].conn == act->conn)
+                        n = &c->nodes[k];
+                ck_assert_ptr_nonnull(n);
+                ck_assert_uint_eq(act->msg.u.set_role.loss_ms, c->set.loss_ms);
+                ck_assert_uint_eq(act->msg.u.set_role.echo,
+                                  n->have_report ? n->report.sent_at : 0);
+                if (act->msg.u.set_role.mode == MODEL_MODE_PRIMARY)
+                    ck_assert(n->have_report);
+            } else if (act->msg.type == WIRE_HEARTBEAT) {
                 ck_assert_uint_le(act->msg.u.heartbeat.epoch, covered);
-            else
+            } else {
                 ck_abort_msg("coordinator sent a %s", wire_type_name(act->msg.type));
+            }
             break;
         case COORD_ACT_LOG:
             /* The machine refusing its own phase move is a bug, whatever
@@ -158,6 +173,7 @@ static void ev_report(struct coordinator *c, uint32_t conn, uint64_t epoch, uint
     /* No peer link configured: these reports say nothing about the other
      * node (the peer-view tests set the peer fields themselves). */
     m.u.report.peer_silent_ms = WIRE_SILENT_NEVER;
+    m.u.report.sent_at = now + AGENT_CLOCK;
     ev_msg(c, conn, &m, now, out);
 }
 
@@ -184,6 +200,7 @@ static void ev_report_peer(struct coordinator *c, uint32_t conn, uint64_t epoch,
     m.u.report.peer_epoch = epoch;
     m.u.report.peer_heard = peer_silent_ms != WIRE_SILENT_NEVER;
     snprintf(m.u.report.reason, sizeof m.u.report.reason, "%s", "reported by the test");
+    m.u.report.sent_at = now + AGENT_CLOCK;
     ev_msg(c, conn, &m, now, out);
 }
 
@@ -198,6 +215,7 @@ static void keepalive(struct coordinator *c, uint64_t now, struct coordinator_ac
         memset(&m, 0, sizeof m);
         m.type = WIRE_REPORT;
         m.u.report = c->nodes[i].report;
+        m.u.report.sent_at = now + AGENT_CLOCK;
         ev_msg(c, c->nodes[i].conn, &m, now, out);
     }
 }
@@ -336,6 +354,148 @@ static void stable_web1(struct coordinator *c, struct coordinator_actions *out)
     ck_assert_uint_eq(c->epoch, 6);
     ck_assert_uint_eq(count_roles(out), 0); /* both already as told */
 }
+
+/* ---- the order's age (echo) ---------------------------------------------------- */
+
+/* A report of the node on conn whose agent's clock said sent_at. */
+static void ev_report_sent(struct coordinator *c, uint32_t conn, uint64_t epoch, uint8_t mode,
+                           uint8_t port_actual, uint64_t sent_at, uint64_t now,
+                           struct coordinator_actions *out)
+{
+    struct wire_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = WIRE_REPORT;
+    m.u.report.epoch = epoch;
+    m.u.report.mode = mode;
+    m.u.report.app_healthy = 1;
+    m.u.report.port_desired = mode == MODEL_MODE_PRIMARY ? MODEL_PORT_ENABLED : MODEL_PORT_DISABLED;
+    m.u.report.port_actual = port_actual;
+    m.u.report.peer_silent_ms = WIRE_SILENT_NEVER;
+    m.u.report.sent_at = sent_at;
+    ev_msg(c, conn, &m, now, out);
+}
+
+static uint64_t role_echo(const struct coordinator_actions *out, uint32_t conn, uint8_t mode)
+{
+    int i = find_role(out, conn, mode);
+    ck_assert_msg(i >= 0, "no SET_ROLE %s on conn %u", model_mode_name(mode), conn);
+    ck_assert_uint_eq(out->items[i].msg.u.set_role.loss_ms, LOSS);
+    return out->items[i].msg.u.set_role.echo;
+}
+
+/* The order echoes the sent_at of the newest report of its node: the last
+ * received, not the largest (a rebooted host's clock starts again). */
+START_TEST(order_echoes_newest_report)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    init_coord(&c, 5, 0);
+    ev_start(&c, T0, &out);
+    link_both(&c, T0, &out);
+    ev_report_sent(&c, C1, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 900001, T0 + 5, &out);
+    ev_report_sent(&c, C1, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 900002, T0 + 8, &out);
+    ev_report_sent(&c, C2, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 12345, T0 + 10, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    ck_assert_uint_eq(role_echo(&out, C1, MODEL_MODE_PRIMARY), 900002);
+    ck_assert_uint_eq(role_echo(&out, C2, MODEL_MODE_BACKUP), 12345);
+
+    /* web1 rebooted: a new link, its clock starts again. Until it reports,
+     * no primary order goes out (it would answer no report). */
+    ev_hello(&c, 33, "web1", T0 + 20, &out);
+    ck_assert_int_eq(find_role(&out, 33, MODEL_MODE_PRIMARY), -1);
+    ev_report_sent(&c, 33, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 40, T0 + 30, &out);
+    ck_assert_uint_eq(role_echo(&out, 33, MODEL_MODE_PRIMARY), 40);
+}
+END_TEST
+
+/* The agent refused the election's order as too old (the refusal says
+ * backup at its old epoch, with a fresh sent_at): the order goes out again
+ * at once with the new echo, and the election completes. */
+START_TEST(election_completes_after_order_refused_as_old)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    init_coord(&c, 5, 0);
+    ev_start(&c, T0, &out);
+    link_both(&c, T0, &out);
+    ev_report_sent(&c, C2, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 500, T0 + 5, &out);
+    ev_report_sent(&c, C1, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 600, T0 + 10, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    ck_assert_uint_eq(role_echo(&out, C1, MODEL_MODE_PRIMARY), 600);
+    /* The refusal's report. */
+    ev_report_sent(&c, C1, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 4000, T0 + 3000, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    expect_set_role(&out, C1, MODEL_MODE_PRIMARY, 6);
+    ck_assert_uint_eq(role_echo(&out, C1, MODEL_MODE_PRIMARY), 4000);
+    ev_backup_disabled(&c, C2, 6, T0 + 3010, &out);
+    ev_report_sent(&c, C1, 6, MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, 4100, T0 + 3100, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_int_eq(c.primary, 0);
+    ck_assert_uint_eq(c.epoch, 6);
+}
+END_TEST
+
+/* The same in a switchover: the new primary refuses once, is ordered again
+ * with its fresh report's echo, and the request is answered OK. */
+START_TEST(switchover_completes_after_order_refused_as_old)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out);
+    uint64_t t = T0 + 1000;
+    ev_switchover(&c, 42, "web2", 0, t, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_DEMOTING);
+    ev_backup_disabled(&c, C1, 7, t + 100, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    uint64_t first = role_echo(&out, C2, MODEL_MODE_PRIMARY);
+    ck_assert_uint_eq(first, c.nodes[1].report.sent_at);
+    ev_report_sent(&c, C2, 6, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, first + 2600, t + 200,
+                   &out);
+    expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
+    ck_assert_uint_eq(role_echo(&out, C2, MODEL_MODE_PRIMARY), first + 2600);
+    ev_primary_enabled(&c, C2, 7, t + 300, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_int_eq(c.primary, 1);
+    expect_reply(&out, 42, MODEL_OK);
+}
+END_TEST
+
+/* Stable, a primary that says backup (it refused, or restarted) is told
+ * again, answering the report that said so. */
+START_TEST(stable_reorders_with_fresh_echo)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out);
+    ev_report_sent(&c, C1, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 777777, T0 + 400, &out);
+    expect_set_role(&out, C1, MODEL_MODE_PRIMARY, 6);
+    ck_assert_uint_eq(role_echo(&out, C1, MODEL_MODE_PRIMARY), 777777);
+}
+END_TEST
+
+/* A primary order waits for the first report of a new link: web2
+ * reconnects while web1 is demoting; the promotion goes out only with
+ * web2's first report, answering it. */
+START_TEST(promotion_waits_for_a_report)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out);
+    uint64_t t = T0 + 1000;
+    ev_switchover(&c, 42, "web2", 0, t, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_DEMOTING);
+    ev_hello(&c, 44, "web2", t + 50, &out);
+    ev_backup_disabled(&c, C1, 7, t + 100, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    ck_assert_int_eq(find_role(&out, 44, MODEL_MODE_PRIMARY), -1);
+    ev_report_sent(&c, 44, 6, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 31, t + 150, &out);
+    expect_set_role(&out, 44, MODEL_MODE_PRIMARY, 7);
+    ck_assert_uint_eq(role_echo(&out, 44, MODEL_MODE_PRIMARY), 31);
+    ev_primary_enabled(&c, 44, 7, t + 250, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_int_eq(c.primary, 1);
+}
+END_TEST
 
 /* ---- links ------------------------------------------------------------------- */
 
@@ -3272,6 +3432,14 @@ Suite *make_suite(void)
 {
     Suite *s = suite_create("coordinator");
     TCase *tc;
+
+    tc = tcase_create("order_age");
+    tcase_add_test(tc, order_echoes_newest_report);
+    tcase_add_test(tc, election_completes_after_order_refused_as_old);
+    tcase_add_test(tc, switchover_completes_after_order_refused_as_old);
+    tcase_add_test(tc, stable_reorders_with_fresh_echo);
+    tcase_add_test(tc, promotion_waits_for_a_report);
+    suite_add_tcase(s, tc);
 
     tc = tcase_create("links");
     tcase_add_test(tc, start_logs);
