@@ -497,6 +497,21 @@ START_TEST(promotion_waits_for_a_report)
 }
 END_TEST
 
+/* stable_web1, then both agents report every heartbeat until T0 + 4000:
+ * web1 last reported itself serving at SETTLED, and the order that made it
+ * primary (answering its report of T0 + 10) can no longer be obeyed: its
+ * window closed at T0 + 10 + LOSS. */
+#define SETTLED (T0 + 3500u)
+static void settled_web1(struct coordinator *c, struct coordinator_actions *out)
+{
+    stable_web1(c, out);
+    run_until(c, T0 + HB, SETTLED + 1, out);
+    ck_assert_uint_eq(c->phase, MODEL_PHASE_STABLE);
+    ck_assert_uint_eq(c->nodes[0].last_heard_at, SETTLED);
+    ck_assert_uint_eq(c->nodes[0].primary_order_until, T0 + 10 + LOSS);
+    ck_assert_uint_lt(c->nodes[0].primary_order_until + 3 * MAXD, SETTLED);
+}
+
 /* ---- links ------------------------------------------------------------------- */
 
 START_TEST(start_logs)
@@ -2016,28 +2031,31 @@ START_TEST(w3_failover_peer_says_backup_disabled)
 {
     struct coordinator c;
     struct coordinator_actions out;
-    stable_web1(&c, &out);
-    /* web1's link drops (it last spoke at T0 + 30). */
-    ev_disconnect(&c, C1, T0 + 100, &out);
-    keepalive(&c, T0 + HB - 1, &out);
-    ev_tick(&c, T0 + HB, &out);
+    /* Settled: the order that made web1 primary can no longer land (a
+     * sighting inside its window proves nothing: w3_peer_view_predates_primary_order). */
+    settled_web1(&c, &out);
+    const uint64_t b = SETTLED - 30; /* times below as before, shifted by b - T0 */
+    /* web1's link drops (it last spoke at b + 30). */
+    ev_disconnect(&c, C1, b + 100, &out);
+    keepalive(&c, b + HB - 1, &out);
+    ev_tick(&c, b + HB, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE); /* not known yet */
     /* web2 hears web1 as primary, port enabled: no failover. */
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_PRIMARY,
-                   MODEL_PORT_ENABLED, T0 + 600, &out);
+                   MODEL_PORT_ENABLED, b + 600, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
     ck_assert_uint_eq(count_roles(&out), 0);
     /* ... as backup, port still enabled (its disable has not taken): no. */
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_ENABLED, T0 + 650, &out);
+                   MODEL_PORT_ENABLED, b + 650, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
     ck_assert_uint_eq(count_roles(&out), 0);
     /* ... as backup with its port disabled (it fenced itself, or its
      * application failed and the peer relays it): web1 serves nothing, so
      * web2 takes over at once, well before loss_ms. */
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 800, &out);
-    ck_assert_uint_lt(T0 + 800 - (T0 + 30), LOSS);
+                   MODEL_PORT_DISABLED, b + 800, &out);
+    ck_assert_uint_lt(b + 800 - (b + 30), LOSS);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
     ck_assert_uint_eq(c.epoch, 7);
     expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
@@ -2165,37 +2183,51 @@ START_TEST(w3_peer_view_predates_primary_order)
      * taken after the last SET_ROLE primary to that node could have
      * reached it and after its last report of itself serving (T0 + 30),
      * by more than 3 x max_delay_ms, else the node may have become primary
-     * since. */
+     * since. An order can take longer than max_delay_ms (TCP across a cut
+     * link): it can be obeyed until loss_ms after the report it answers
+     * (web1's of T0 + 10) reached us, so it counts as sent then. */
     struct coordinator c;
     struct coordinator_actions out;
     stable_web1(&c, &out); /* web1 told primary at T0 + 10 */
     ck_assert_uint_eq(c.nodes[0].primary_order_at, T0 + 10);
+    ck_assert_uint_eq(c.nodes[0].primary_order_until, T0 + 10 + LOSS);
+    const uint64_t limit = T0 + 10 + LOSS + 3 * MAXD;
     ev_disconnect(&c, C1, T0 + 100, &out);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
                    MODEL_PORT_DISABLED, T0 + 300, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    /* Past max_delay_ms after the order and web1's report, but inside the
+     * order's window (this promoted web2 while web1 could still enable). */
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 30 + 3 * MAXD + 100, &out); /* seen at the limit */
+                   MODEL_PORT_DISABLED, T0 + 30 + 3 * MAXD + 101, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
+                   MODEL_PORT_DISABLED, limit + 100, &out); /* seen at the limit */
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
     ck_assert_uint_eq(count_roles(&out), 0);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 30 + 3 * MAXD + 101, &out); /* just after */
+                   MODEL_PORT_DISABLED, limit + 101, &out); /* just after */
     ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
     expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
 
     /* "Last told" includes a repeated order: web1's agent restarts and is
-     * told primary again at T0 + 1000, then its link drops. */
+     * told primary again at T0 + 1000 (answering its report of then), then
+     * its link drops. */
     stable_web1(&c, &out);
     ev_hello(&c, 33, "web1", T0 + 990, &out);
     ev_backup_disabled(&c, 33, 6, T0 + 1000, &out);
     expect_set_role(&out, 33, MODEL_MODE_PRIMARY, 6);
     ck_assert_uint_eq(c.nodes[0].primary_order_at, T0 + 1000);
+    ck_assert_uint_eq(c.nodes[0].primary_order_until, T0 + 1000 + LOSS);
     ev_disconnect(&c, 33, T0 + 1100, &out);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 1000 + 3 * MAXD + 100, &out);
+                   MODEL_PORT_DISABLED, T0 + 1000 + 3 * MAXD + 101, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE); /* the order may still land */
+    ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
+                   MODEL_PORT_DISABLED, T0 + 1000 + LOSS + 3 * MAXD + 100, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 1000 + 3 * MAXD + 101, &out);
+                   MODEL_PORT_DISABLED, T0 + 1000 + LOSS + 3 * MAXD + 101, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
 }
 END_TEST
@@ -2228,8 +2260,10 @@ START_TEST(demoting_lost_primary_not_serving)
     ck_assert_int_eq(c.primary, 1);
 
     /* With web2 hearing web1 as backup, port disabled (seen at t + 650,
-     * more than 3 x max_delay_ms after web1 last reported serving): at once. */
-    stable_web1(&c, &out);
+     * more than 3 x max_delay_ms after web1 last reported serving and
+     * after the order that made it primary could land): at once. */
+    settled_web1(&c, &out);
+    t = SETTLED + 100;
     ev_switchover(&c, 6, "web2", 0, t, &out);
     ev_disconnect(&c, C1, t + 10, &out);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 50, MODEL_MODE_BACKUP,
@@ -2322,19 +2356,27 @@ START_TEST(not_serving_table)
     /* Its peer hears it as backup, port disabled: not serving at once, if
      * that sighting is later than its last report of itself serving
      * (heard) by more than three message delays. web1 was adopted, never
-     * ordered primary, so only that report bounds it. (A sighting at
-     * T0 + 100 used to count: older than what we last heard.) */
+     * ordered primary by this run; but an order of the coordinator's
+     * previous run may still be on its way (TCP across a cut link), and
+     * could be obeyed until loss_ms after this run started (T0): the
+     * sighting must also be later than that. (A sighting at T0 + 100 used
+     * to count: older than what we last heard; one at heard + 3 x
+     * max_delay_ms + 1 did until the window of a late order was known.) */
     lost_web1(&c, &out);
+    ck_assert_uint_eq(c.nodes[0].primary_order_until, T0 + LOSS);
     ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
                    MODEL_PORT_DISABLED, T0 + 200, &out);
     ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 200), 0);
     ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, heard + 3 * MAXD + 100, &out);
-    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + 3 * MAXD + 100), 0);
-    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
                    MODEL_PORT_DISABLED, heard + 3 * MAXD + 101, &out);
-    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + 3 * MAXD + 101), 1);
-    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + 3 * MAXD + 101 + LOSS), 1);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + 3 * MAXD + 101), 0);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
+                   MODEL_PORT_DISABLED, T0 + LOSS + 3 * MAXD + 100, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + LOSS + 3 * MAXD + 100), 0);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
+                   MODEL_PORT_DISABLED, T0 + LOSS + 3 * MAXD + 101, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + LOSS + 3 * MAXD + 101), 1);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + LOSS + 3 * MAXD + 101 + LOSS), 1);
 
     /* ... a sighting older than what we last heard from web1 itself (it
      * reported primary, enabled at T0 + 40; the sighting is from T0 - 300):
@@ -2544,17 +2586,21 @@ START_TEST(not_serving_no_report)
 }
 END_TEST
 
-/* stable_web1 (web1 told primary at T0 + 10), web1's link lost at T0 + 100,
- * then web2's report at r: its peer view of web1 as peer_mode / peer_port,
- * peer_silent_ms s. Returns coordinator_not_serving(web1) right after; the
- * report has failed over to web2 exactly when that is 1. */
+/* settled_web1 (web1 told primary at T0 + 10, last heard at SETTLED),
+ * web1's link lost at SETTLED + 70, then web2's report at D + r (D shifts
+ * the times of the cases below, written as if web1 last spoke at T0 + 30):
+ * its peer view of web1 as peer_mode / peer_port, peer_silent_ms s.
+ * Returns coordinator_not_serving(web1) right after; the report has failed
+ * over to web2 exactly when that is 1. */
+#define D (SETTLED - (T0 + 30))
 static int web2_sees_web1(uint32_t s, uint8_t peer_mode, uint8_t peer_port, uint64_t r)
 {
     struct coordinator c;
     struct coordinator_actions out;
-    stable_web1(&c, &out);
+    settled_web1(&c, &out);
+    r += D;
     ck_assert_uint_eq(c.nodes[0].primary_order_at, T0 + 10);
-    ev_disconnect(&c, C1, T0 + 100, &out);
+    ev_disconnect(&c, C1, T0 + 100 + D, &out);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, s, peer_mode, peer_port,
                    r, &out);
     int result = coordinator_not_serving(&c, 0, r);
@@ -2598,6 +2644,7 @@ START_TEST(not_serving_peer_saw_disabled)
         web2_sees_web1(WIRE_SILENT_NEVER, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, T0 + 2000), 0);
 }
 END_TEST
+#undef D
 
 /* ---- elections with a node absent -------------------------------------------------- */
 
