@@ -250,6 +250,17 @@ static void on_set_role(struct agent *a, const struct wire_msg *m, uint64_t now,
      * echo from the future is from another boot; 0, from no report at all. */
     if (r->mode == MODEL_MODE_PRIMARY && a->mode != MODEL_MODE_PRIMARY &&
         (r->echo == 0 || r->echo > now || now + a->set.nlb_timeout_ms >= r->echo + r->loss_ms)) {
+        if (r->loss_ms <= a->set.nlb_timeout_ms) {
+            /* No order, however fresh, could be obeyed: a report would only
+             * bring the next one at once (a message loop). The heartbeat
+             * report goes on as usual. */
+            logf_(out, AGENT_LOG_ERROR, MODEL_EV_ROLE_REFUSED,
+                  "refused SET_ROLE primary (epoch %llu): the coordinator's loss_ms %u is not "
+                  "above this node's nlb_timeout_ms %u, so no enable could be sure to land in "
+                  "time; configure the timings of both alike", (unsigned long long)r->epoch,
+                  (unsigned)r->loss_ms, (unsigned)a->set.nlb_timeout_ms);
+            return;
+        }
         if (r->echo == 0)
             logf_(out, AGENT_LOG_WARNING, MODEL_EV_ROLE_REFUSED,
                   "refused SET_ROLE primary (epoch %llu): it answers no report of this node",

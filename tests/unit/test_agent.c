@@ -2160,6 +2160,31 @@ START_TEST(order_echo_from_the_future_refused)
 }
 END_TEST
 
+/* A coordinator whose loss_ms is not above our nlb_timeout_ms: no order
+ * can ever be obeyed. Refused without a report (it would only bring the
+ * next order at once, a message loop), with the numbers. */
+START_TEST(order_loss_not_above_nlb_timeout)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_backup_timed(&a, &out);
+    uint64_t at = T0 + 100;
+    ev_heartbeat(&a, 5, 0, at, &out);
+    ev_set_role_echo(&a, 6, MODEL_MODE_PRIMARY, at, NLB_T, at, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+    ck_assert_uint_eq(a.epoch, 5);
+    ck_assert_int_eq(find(&out, AGENT_ACT_NLB_SET, 0), -1);
+    ck_assert_int_eq(find_send(&out, WIRE_REPORT), -1);
+    ck_assert_int_eq(find_send_peer(&out, WIRE_REPORT), -1);
+    int log = find_log(&out, AGENT_LOG_ERROR, "loss_ms 600 is not above");
+    ck_assert_int_ge(log, 0);
+    ck_assert_uint_eq(out.items[log].event, MODEL_EV_ROLE_REFUSED);
+    /* One ms more and a fresh order is obeyed. */
+    ev_set_role_echo(&a, 6, MODEL_MODE_PRIMARY, at, NLB_T + 1, at, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_PRIMARY);
+}
+END_TEST
+
 /* Backup orders are obeyed whatever their age: stepping down is always safe. */
 START_TEST(order_age_not_checked_for_backup)
 {
@@ -2736,6 +2761,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, order_young_enough_accepted);
     tcase_add_test(tc, order_uses_the_coordinators_loss);
     tcase_add_test(tc, order_echo_from_the_future_refused);
+    tcase_add_test(tc, order_loss_not_above_nlb_timeout);
     tcase_add_test(tc, order_age_not_checked_for_backup);
     tcase_add_test(tc, order_age_not_checked_when_already_primary);
     tcase_add_test(tc, report_carries_sent_at);
