@@ -76,6 +76,7 @@ static void fill_report(const struct agent *a, uint64_t now, struct wire_msg *m)
     }
     utf8_copy(r->reason, sizeof r->reason, a->last_reason);
     r->reason_age_ms = wire_age_ms(now, a->last_transition_at);
+    r->sent_at = now; /* echoed in SET_ROLE: see on_set_role */
 }
 
 /* While out of the cluster: how often the desired state is commanded again
@@ -237,6 +238,47 @@ static void on_set_role(struct agent *a, const struct wire_msg *m, uint64_t now,
               (unsigned long long)(now - a->last_contact_at), (unsigned)a->set.isolation_ms,
               (unsigned)a->set.nlb_timeout_ms);
         send_report(a, now, out);
+        return;
+    }
+    /* An order can be held back far longer than max_delay_ms (TCP keeps
+     * retransmitting across a cut link), so its age is checked, not
+     * assumed. echo is the sent_at of the newest report the coordinator had
+     * from us when it ordered: it cannot fail us over before loss_ms after
+     * receiving that report, which is no earlier than echo in real time. An
+     * enable that lands before echo + loss_ms is covered by the fencing
+     * above; a later one might overlap a promotion of the other node. An
+     * echo from the future is from another boot; 0, from no report at all. */
+    if (r->mode == MODEL_MODE_PRIMARY && a->mode != MODEL_MODE_PRIMARY &&
+        (r->echo == 0 || r->echo > now || now + a->set.nlb_timeout_ms >= r->echo + r->loss_ms)) {
+        if (r->loss_ms <= a->set.nlb_timeout_ms) {
+            /* No order, however fresh, could be obeyed: a report would only
+             * bring the next one at once (a message loop). The heartbeat
+             * report goes on as usual. */
+            logf_(out, AGENT_LOG_ERROR, MODEL_EV_ROLE_REFUSED,
+                  "refused SET_ROLE primary (epoch %llu): the coordinator's loss_ms %u is not "
+                  "above this node's nlb_timeout_ms %u, so no enable could be sure to land in "
+                  "time; configure the timings of both alike", (unsigned long long)r->epoch,
+                  (unsigned)r->loss_ms, (unsigned)a->set.nlb_timeout_ms);
+            return;
+        }
+        if (r->echo == 0)
+            logf_(out, AGENT_LOG_WARNING, MODEL_EV_ROLE_REFUSED,
+                  "refused SET_ROLE primary (epoch %llu): it answers no report of this node",
+                  (unsigned long long)r->epoch);
+        else if (r->echo > now)
+            logf_(out, AGENT_LOG_WARNING, MODEL_EV_ROLE_REFUSED,
+                  "refused SET_ROLE primary (epoch %llu): it answers a report sent at %llu ms, "
+                  "later than this node's clock (%llu ms): not a report of this run",
+                  (unsigned long long)r->epoch, (unsigned long long)r->echo,
+                  (unsigned long long)now);
+        else
+            logf_(out, AGENT_LOG_WARNING, MODEL_EV_ROLE_REFUSED,
+                  "refused SET_ROLE primary (epoch %llu): it answers a report sent %llu ms ago; "
+                  "an enable started now could land after the coordinator's loss_ms %u minus "
+                  "nlb_timeout_ms %u, when the other node may have been promoted",
+                  (unsigned long long)r->epoch, (unsigned long long)(now - r->echo),
+                  (unsigned)r->loss_ms, (unsigned)a->set.nlb_timeout_ms);
+        send_report(a, now, out); /* a fresh sent_at: the coordinator can order again */
         return;
     }
     if (r->epoch > a->epoch) {

@@ -51,17 +51,34 @@ static void close_conn(struct coordinator_actions *out, uint32_t conn, const cha
 static void send_role(struct coordinator *c, int idx, uint8_t mode, uint64_t now,
                       struct coordinator_actions *out)
 {
-    if (!c->nodes[idx].connected)
+    const struct coordinator_node *n = &c->nodes[idx];
+    if (!n->connected)
+        return;
+    /* A primary order answers a report of this link (its echo, below): with
+     * none yet, the order waits for the first, which is sent right after
+     * HELLO and brings it out again (repeat_order, enforce_roles). */
+    if (mode == MODEL_MODE_PRIMARY && !n->have_report)
         return;
     struct coordinator_action *act = push(out, COORD_ACT_SEND);
     if (!act)
         return;
     act->conn = c->nodes[idx].conn;
-    if (mode == MODEL_MODE_PRIMARY)
+    if (mode == MODEL_MODE_PRIMARY) {
         c->nodes[idx].primary_order_at = now;
+        /* The agent obeys it only before loss_ms after it sent the report
+         * the order answers, so before loss_ms after we received that. */
+        uint64_t until = n->report_at + c->set.loss_ms;
+        if (until > c->nodes[idx].primary_order_until)
+            c->nodes[idx].primary_order_until = until;
+    }
     act->msg.type = WIRE_SET_ROLE;
     act->msg.u.set_role.epoch = c->epoch;
     act->msg.u.set_role.mode = mode;
+    /* The agent takes a primary order only while it is young enough (see
+     * on_set_role in agent.c): the newest report's own timestamp, back (the
+     * last received, not the largest: a rebooted host's clock starts again). */
+    act->msg.u.set_role.echo = n->have_report ? n->report.sent_at : 0;
+    act->msg.u.set_role.loss_ms = c->set.loss_ms;
     /* Only a planned transfer drains the old primary; a failure, never. */
     act->msg.u.set_role.drain = mode == MODEL_MODE_BACKUP && c->drain && idx == c->from &&
                                 (c->phase == MODEL_PHASE_DEMOTING ||
@@ -256,6 +273,12 @@ int coordinator_not_serving(const struct coordinator *c, int x, uint64_t now)
      * order reaches x up to one delay after we sent it. */
     uint64_t last_primary = n->primary_order_at > n->serving_seen_at ? n->primary_order_at
                                                                        : n->serving_seen_at;
+    /* An order can also take far longer than max_delay_ms (TCP retransmits
+     * across a cut link): the agent refuses it once it is older than its
+     * echo allows (see on_set_role in agent.c), so until then it counts as
+     * just sent. */
+    if (n->primary_order_until > last_primary)
+        last_primary = n->primary_order_until;
     if (have_peer_view && !no_peer_link && b->report.peer_silent_ms < c->set.loss_ms &&
         b->report.peer_mode == MODEL_MODE_BACKUP && b->report.peer_port == MODEL_PORT_DISABLED &&
         from > last_primary + 3ull * c->set.max_delay_ms)
@@ -750,8 +773,12 @@ void coordinator_init(struct coordinator *c, const struct coordinator_settings *
     c->primary = c->from = c->to = COORD_NO_NODE;
     c->elect_at = now + set->election_wait_ms;
     c->started_at = now;
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         c->nodes[i].probe = set->probe_enabled ? MODEL_PROBE_UNKNOWN : MODEL_PROBE_OFF;
+        /* A primary order of an earlier run may still be on its way: it was
+         * sent before now, answering a report received before now. */
+        c->nodes[i].primary_order_until = now + set->loss_ms;
+    }
     snprintf(c->last_reason, sizeof c->last_reason, "started; electing");
     model_history_add(&c->history, now, c->last_reason);
     c->last_reason_at = now;
@@ -791,6 +818,9 @@ void coordinator_step(struct coordinator *c, const struct coordinator_event *ev,
     case COORD_EV_START:
         c->elect_at = now + c->set.election_wait_ms;
         c->started_at = now;
+        for (int i = 0; i < 2; i++)
+            if (c->nodes[i].primary_order_until < now + c->set.loss_ms)
+                c->nodes[i].primary_order_until = now + c->set.loss_ms;
         logf_(out, COORD_LOG_INFO, MODEL_EV_COORD_STARTED,
               "coordinator for pair %s (%s, %s; preferred %s) started at epoch %llu",
               c->set.pair, c->set.node[0], c->set.node[1], c->set.node[c->set.preferred],

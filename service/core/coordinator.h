@@ -105,6 +105,8 @@ struct coordinator_node {
     uint64_t last_heard_at;
     uint64_t next_heartbeat_at;
     uint64_t primary_order_at; /* when it was last told to be primary */
+    uint64_t primary_order_until; /* ... and until when such an order may still be obeyed:
+                                   * loss_ms after the report it answered was received */
     uint64_t serving_seen_at;  /* when it last reported itself primary or not disabled */
     uint8_t probe;             /* enum model_probe: active SIP monitoring's verdict */
     uint64_t disconnected_since; /* first of its reports in a row saying out of the cluster; 0 */

@@ -173,11 +173,14 @@ static void pack_payload(struct cursor *c, const struct wire_msg *m)
         put_u8(c, m->u.report.stopping);
         put_u8(c, m->u.report.peer_heard);
         put_u32(c, m->u.report.reason_age_ms);
+        put_u64(c, m->u.report.sent_at);
         break;
     case WIRE_SET_ROLE:
         put_u64(c, m->u.set_role.epoch);
         put_u8(c, m->u.set_role.mode);
         put_u8(c, m->u.set_role.drain);
+        put_u64(c, m->u.set_role.echo);
+        put_u32(c, m->u.set_role.loss_ms);
         break;
     case WIRE_HEARTBEAT:
         put_u64(c, m->u.heartbeat.epoch);
@@ -255,11 +258,14 @@ static void unpack_payload(struct cursor *c, struct wire_msg *m)
         m->u.report.stopping = get_bool(c);
         m->u.report.peer_heard = get_bool(c);
         m->u.report.reason_age_ms = get_u32(c);
+        m->u.report.sent_at = get_u64(c);
         break;
     case WIRE_SET_ROLE:
         m->u.set_role.epoch = get_u64(c);
         m->u.set_role.mode = get_enum(c, MODEL_MODE_PRIMARY);
         m->u.set_role.drain = get_bool(c);
+        m->u.set_role.echo = get_u64(c);
+        m->u.set_role.loss_ms = get_u32(c);
         break;
     case WIRE_HEARTBEAT:
         m->u.heartbeat.epoch = get_u64(c);

@@ -89,12 +89,17 @@ struct wire_report {
     uint8_t peer_heard; /* it has heard its peer since it started (peer_silent_ms
                          * counts from its start until then) */
     uint32_t reason_age_ms; /* how long ago the transition in reason happened */
+    uint64_t sent_at; /* the agent's own monotonic clock when it built this
+                       * report; the coordinator echoes the newest in SET_ROLE */
 };
 
 struct wire_set_role {
     uint64_t epoch;
     uint8_t mode;  /* enum model_mode */
     uint8_t drain; /* backup by a planned switchover: drain before disabling */
+    uint64_t echo;    /* sent_at of the newest REPORT the coordinator had from this
+                       * node when it sent the order (0: none) */
+    uint32_t loss_ms; /* the coordinator's host-loss timeout */
 };
 
 struct wire_heartbeat {

@@ -54,11 +54,14 @@ static void sample(uint8_t type, struct wire_msg *m)
         m->u.report.peer_port = MODEL_PORT_DISABLED;
         m->u.report.peer_epoch = 3;
         strcpy(m->u.report.reason, "backup -> primary because the coordinator said so");
+        m->u.report.sent_at = 86400000;
         break;
     case WIRE_SET_ROLE:
         m->u.set_role.epoch = 4;
         m->u.set_role.mode = MODEL_MODE_BACKUP;
         m->u.set_role.drain = 1;
+        m->u.set_role.echo = 86400000;
+        m->u.set_role.loss_ms = 3000;
         break;
     case WIRE_HEARTBEAT:
         m->u.heartbeat.epoch = 4;

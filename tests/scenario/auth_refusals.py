@@ -43,7 +43,7 @@ def report(epoch=0, healthy=0):
     """A backup with an unhealthy application: nothing an election could use."""
     return frame(2, struct.pack(">QBBBBIBBBQ", epoch, 0, healthy, 2, 2, 0xFFFFFFFF, 0, 0, 0, 0)
                  + text("attack") + bytes([0, 0])  # ... reason, stopping, peer_heard,
-                 + struct.pack(">I", 0))             # reason_age_ms
+                 + struct.pack(">IQ", 0, 1))         # reason_age_ms, sent_at
 
 
 class Link:

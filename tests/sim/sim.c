@@ -30,7 +30,9 @@
  *              one-way (one direction dead). In-flight messages die with the
  *              connection; that is the only message loss modelled: the
  *              links are TCP, so a live connection never drops one message
- *              and delivers the next. A message sent on a dead connection
+ *              and delivers the next. Late orders (EV_F_LATE, see
+ *              hold_back): a SET_ROLE primary held back in a cut link far
+ *              beyond max_delay_ms, delivered when the link heals. A message sent on a dead connection
  *              once the link passes again, or arriving at a closed end, draws a reset
  *              (RST) that closes the sender's end. Agents' shells close a
  *              link that has been silent for loss_ms (heartbeat_ms x
@@ -173,7 +175,7 @@ int sim_rng_pct(struct sim_rng *r, unsigned pct) { return sim_rng_next(r) % 100 
 static const char *const mutant_names[SIM_MUT_COUNT] = {
     "none",       "stuck-enable", "drop-promote", "quiet-switchover", "drop-query",
     "epoch-lost", "liar-heartbeat", "no-start",   "drop-reply",       "dup-reply",
-    "early-done", "failback",
+    "early-done", "failback",     "fresh-echo",
 };
 
 const char *sim_mutant_name(int m) { return m >= 0 && m < SIM_MUT_COUNT ? mutant_names[m] : "?"; }
@@ -240,7 +242,10 @@ enum ev_kind {
     EV_F_SPIKE, /* a: link, b: on */
     EV_F_SWITCH, /* a: 0 other 1 node1 2 node2 3 not a node, x: timeout ms */
     EV_F_DISC,   /* a: node, b: 1 its NLB host leaves the cluster, 0 it returns */
-    EV_F_PROBE   /* a: node, b: 1 the coordinator's SIP probes to it fail, 0 answered */
+    EV_F_PROBE,  /* a: node, b: 1 the coordinator's SIP probes to it fail, 0 answered */
+    EV_F_LATE,   /* a: node, b: cut kind (0 clean, 1 silent), x: hold ms: the next SET_ROLE
+                  * primary to it is held back in a link cut as it leaves */
+    EV_LATE_DELIVER /* a: node, x: its incarnation, data: the held order */
 };
 
 struct sim_ev {
@@ -328,6 +333,8 @@ struct world {
     uint64_t pref_eligible_since;
     int disc_count[2], probe_count[2]; /* overlapping EV_F_DISC / EV_F_PROBE faults */
     uint8_t drifts_planned, mut_switch_done, was_primary[2];
+    uint8_t late_armed[2], late_kind[2]; /* EV_F_LATE: the next primary order is held */
+    uint32_t late_hold[2];
 
     uint32_t next_token;
     int last_primary;
@@ -441,8 +448,8 @@ static void describe_msg(const struct wire_msg *m, char *buf, size_t cap)
                  model_port_name(m->u.report.peer_port), (unsigned)m->u.report.peer_silent_ms);
         break;
     case WIRE_SET_ROLE:
-        snprintf(buf, cap, "SET_ROLE %s epoch %llu", model_mode_name(m->u.set_role.mode),
-                 (unsigned long long)m->u.set_role.epoch);
+        snprintf(buf, cap, "SET_ROLE %s epoch %llu echo %llu", model_mode_name(m->u.set_role.mode),
+                 (unsigned long long)m->u.set_role.epoch, (unsigned long long)m->u.set_role.echo);
         break;
     case WIRE_HEARTBEAT:
         snprintf(buf, cap, "HEARTBEAT epoch %llu silent %u",
@@ -554,6 +561,20 @@ static void describe_event(const struct sim_ev *e, char *buf, size_t cap)
         snprintf(buf, cap, "FAULT the coordinator's SIP probes to %s %s", proc_name[e->a + 1],
                  e->b ? "fail (application hung)" : "are answered again");
         break;
+    case EV_F_LATE:
+        snprintf(buf, cap, "FAULT the next SET_ROLE primary to %s is held back %u ms in a %s "
+                 "cut of its link", proc_name[e->a + 1], (unsigned)e->x, cut_kind[e->b % 3]);
+        break;
+    case EV_LATE_DELIVER: {
+        struct wire_msg m;
+        size_t used;
+        if (wire_decode(e->data, e->len, &m, &used) == WIRE_OK)
+            describe_msg(&m, msg, sizeof msg);
+        else
+            snprintf(msg, sizeof msg, "(undecodable)");
+        snprintf(buf, cap, "late delivery to %s: %s", proc_name[e->a + 1], msg);
+        break;
+    }
     default:
         snprintf(buf, cap, "event %u", (unsigned)e->kind);
     }
@@ -710,6 +731,9 @@ static void net_send(struct world *w, int ci, int e, const struct wire_msg *m, u
 /* ---- machine steps ---------------------------------------------------------------- */
 
 static void coord_do(struct world *w, const struct coordinator_event *ev);
+static int hold_back(struct world *w, int n, int ci, const struct wire_msg *m);
+static void sched(struct world *w, uint64_t at, uint8_t kind, uint8_t a, uint8_t b, uint8_t c,
+                  uint32_t x);
 static void host_disconnected(struct world *w, int n, int on);
 static void probe_verdict(struct world *w, int n, int down);
 static void nlb_request(struct world *w, int n, const struct agent_action *act);
@@ -853,6 +877,9 @@ static void coord_do(struct world *w, const struct coordinator_event *ev)
                 break;
             if (ci >= 0 && w->conn[ci].link != L_PEER) {
                 int node = w->conn[ci].link == L_C1 ? 0 : 1;
+                if (act->msg.type == WIRE_SET_ROLE &&
+                    act->msg.u.set_role.mode == MODEL_MODE_PRIMARY && hold_back(w, node, ci, &act->msg))
+                    break;
                 net_send(w, ci, 0, &act->msg, w->heard_coord[node]);
             }
             break;
@@ -1012,6 +1039,16 @@ static void on_connected(struct world *w, const struct sim_ev *e)
     }
 }
 
+/* The fresh-echo mutant: every order looks as if it answered a report
+ * sent just now, so the agent's check of its age never refuses. */
+static void fresh_echo_mutant(const struct world *w, struct wire_msg *m)
+{
+    if (w->cfg.mutant == SIM_MUT_FRESH_ECHO && m->type == WIRE_SET_ROLE) {
+        m->u.set_role.echo = w->now;
+        m->u.set_role.loss_ms = 0x7FFFFFFFu;
+    }
+}
+
 static void on_deliver(struct world *w, const struct sim_ev *e)
 {
     int ci = e->a, dir = e->b, re = 1 - dir;
@@ -1043,6 +1080,7 @@ static void on_deliver(struct world *w, const struct sim_ev *e)
     if (e->z > w->contact[n])
         w->contact[n] = e->z;
     if (sp == P_COORD) {
+        fresh_echo_mutant(w, &m);
         struct agent_event ev = {.type = AGENT_EV_MESSAGE, .msg = &m};
         agent_do(w, n, &ev);
     } else {
@@ -1102,6 +1140,56 @@ static void heal_links(struct world *w, unsigned mask)
     for (int l = 0; l < 3; l++)
         if ((mask & (1u << l)) && w->link[l].cuts > 0 && --w->link[l].cuts == 0)
             w->link[l].blocked[0] = w->link[l].blocked[1] = 0;
+}
+
+/* EV_F_LATE: TCP keeps retransmitting a segment across a cut link for far
+ * longer than max_delay_ms, and delivers it when the link heals. The armed
+ * node's next SET_ROLE primary is taken off the wire as it leaves, the
+ * link is cut (clean or silent) with it in flight, and at the end of the
+ * hold the link heals and the order reaches the agent, if the same
+ * incarnation still runs (a restart loses the connection). It is delivered
+ * to the agent whatever its shell did with the connection meanwhile: an
+ * agent's own silence limit is its own configuration and may be longer than
+ * the coordinator's loss_ms, so its end can still be open. Only in the
+ * fault phase: a hold that would end in the quiet phase is not taken. */
+static int hold_back(struct world *w, int n, int ci, const struct wire_msg *m)
+{
+    if (!w->late_armed[n] || w->quiet || w->now + w->late_hold[n] >= w->fault_end)
+        return 0;
+    w->late_armed[n] = 0;
+    uint8_t buf[SIM_MSG_CAP];
+    size_t len = 0;
+    if (wire_encode(m, buf, sizeof buf, &len) != WIRE_OK)
+        return 0; /* net_send reports it */
+    struct sim_ev *ev = push(w, w->now + w->late_hold[n], EV_LATE_DELIVER);
+    ev->a = (uint8_t)n;
+    ev->x = w->proc[n + 1].inc;
+    ev->len = (uint16_t)len;
+    memcpy(ev->data, buf, len);
+    int l = w->conn[ci].link;
+    cut_links(w, 1u << l, w->late_kind[n], 0);
+    sched(w, w->now + w->late_hold[n] - 1, EV_F_HEAL, (uint8_t)(1u << l), 0, 0, 0);
+    vlog(w, "net", "SET_ROLE primary to %s held back for %u ms; %s cut", proc_name[n + 1],
+         (unsigned)w->late_hold[n], link_name[l]);
+    return 1;
+}
+
+static void on_late_deliver(struct world *w, const struct sim_ev *e)
+{
+    int n = e->a;
+    if (!w->proc[n + 1].alive || w->proc[n + 1].inc != e->x || w->proc[n + 1].stopping)
+        return;
+    struct wire_msg m;
+    size_t used = 0;
+    if (wire_decode(e->data, e->len, &m, &used) != WIRE_OK)
+        return;
+    w->res->late_orders++;
+    fresh_echo_mutant(w, &m);
+    uint8_t was = w->agent[n].mode;
+    struct agent_event ev = {.type = AGENT_EV_MESSAGE, .msg = &m};
+    agent_do(w, n, &ev);
+    if (was == MODEL_MODE_BACKUP && w->agent[n].mode == MODEL_MODE_BACKUP)
+        w->res->late_refused++;
 }
 
 /* ---- NLB -------------------------------------------------------------------------- */
@@ -1404,6 +1492,7 @@ static void request_switchover(struct world *w, int which, uint32_t timeout_ms)
 static void on_quiet(struct world *w)
 {
     w->quiet = 1;
+    w->late_armed[0] = w->late_armed[1] = 0;
     w->quiet_start = w->now;
     for (int l = 0; l < 3; l++) {
         w->link[l].blocked[0] = w->link[l].blocked[1] = 0;
@@ -1552,6 +1641,31 @@ static void make_schedule(struct world *w)
     }
 }
 
+/* Late orders (EV_F_LATE) are drawn from a stream of their own, so that
+ * every other fault of a seed stays as it was before they existed. In a
+ * third of the seeds (every seed with the fresh-echo mutant), one to four
+ * arms in the fault phase; each holds the node's next primary order for
+ * 2 x max_delay_ms .. loss_ms (half of them) or .. switchover_timeout_ms +
+ * 2 x loss_ms (a promotion the order never reached is given up only at its
+ * deadline). */
+static void plan_late_orders(struct world *w)
+{
+    struct sim_rng r;
+    sim_rng_seed(&r, w->seed ^ 0x1A7E0D3E5ull);
+    if (!sim_rng_pct(&r, 33) && w->cfg.mutant != SIM_MUT_FRESH_ECHO)
+        return;
+    unsigned count = (unsigned)sim_rng_range(&r, 1, 4);
+    for (unsigned i = 0; i < count; i++) {
+        uint64_t at = sim_rng_range(&r, 1000, w->fault_end - 1);
+        uint64_t longest = sim_rng_pct(&r, 50) ? (uint64_t)w->cfg.loss_ms
+                                               : (uint64_t)w->cfg.switchover_timeout_ms +
+                                                     2 * (uint64_t)w->cfg.loss_ms;
+        uint32_t hold = (uint32_t)sim_rng_range(&r, 2 * (uint64_t)w->cfg.max_delay_ms, longest);
+        sched(w, at, EV_F_LATE, (uint8_t)sim_rng_range(&r, 0, 1), (uint8_t)sim_rng_range(&r, 0, 1),
+              0, hold);
+    }
+}
+
 /* Counted per node, as overlapping faults of one kind must all end. */
 static void host_disconnected(struct world *w, int n, int on)
 {
@@ -1647,6 +1761,11 @@ static void on_fault(struct world *w, const struct sim_ev *e)
     case EV_F_PROBE:
         probe_verdict(w, e->a, e->b);
         break;
+    case EV_F_LATE:
+        w->late_armed[e->a] = 1;
+        w->late_kind[e->a] = e->b;
+        w->late_hold[e->a] = e->x;
+        break;
     default:
         break;
     }
@@ -1715,6 +1834,7 @@ static void setup(struct world *w)
     cs->probe_enabled = 1;
     push(w, sim_rng_range(r, 0, 1500), EV_COORD_START);
     make_schedule(w);
+    plan_late_orders(w);
     push(w, w->fault_end, EV_QUIET);
     push(w, w->end_at, EV_END);
     vlog(w, "sim", "seed %llu: preferred node%d, preempt %s (%u ms), base delay %u ms, fault "
@@ -1854,6 +1974,9 @@ int sim_run_seed(const struct sim_cfg *cfg, uint64_t seed, struct sim_result *re
             break;
         case EV_QUIET:
             on_quiet(w);
+            break;
+        case EV_LATE_DELIVER:
+            on_late_deliver(w, &e);
             break;
         case EV_END: {
             struct sim_view v;

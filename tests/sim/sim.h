@@ -47,6 +47,8 @@ enum sim_mutant {
     SIM_MUT_EARLY_DONE,     /* a fake NLB_DONE arrives while the command still runs */
     SIM_MUT_FAILBACK,       /* fault phase: the coordinator fails back to the preferred node
                              * at once, with preempt off */
+    SIM_MUT_FRESH_ECHO,     /* every SET_ROLE reaches its agent looking fresh (echo = its
+                             * clock now): the agent's check of an order's age is void */
     SIM_MUT_COUNT
 };
 
@@ -91,6 +93,8 @@ struct sim_result {
     uint64_t preempt_moves; /* quiet phase: preempt moves checked (I3) */
     uint64_t quiet_drifts;  /* quiet phase: drifts injected and repaired in time (I4) */
     uint64_t stale_roles;   /* SET_ROLEs older than the agent's epoch delivered (I5) */
+    uint64_t late_orders;   /* SET_ROLE primaries held back in a cut link, delivered late */
+    uint64_t late_refused;  /* ... to a backup that refused them */
     uint64_t moves[4];      /* moves of the coordinator's primary judged by I3_MOVE, by
                              * enum sim_move */
     unsigned agent_actions_max, coord_actions_max; /* most actions in one step */

@@ -72,7 +72,7 @@ static const struct {
     {SIM_MUT_EPOCH_LOST, CK_I5_EPOCH}, {SIM_MUT_LIAR_HEARTBEAT, CK_I5_FENCE},
     {SIM_MUT_NO_START, CK_I6},       {SIM_MUT_DROP_REPLY, CK_SWITCHOVER},
     {SIM_MUT_DUP_REPLY, CK_SWITCHOVER}, {SIM_MUT_EARLY_DONE, CK_NLB_ONE},
-    {SIM_MUT_FAILBACK, CK_I3_MOVE},
+    {SIM_MUT_FAILBACK, CK_I3_MOVE},  {SIM_MUT_FRESH_ECHO, CK_I1},
 };
 
 static int selftest(const struct sim_cfg *base, int verbose)
@@ -210,6 +210,7 @@ int main(int argc, char **argv)
     uint64_t passed = 0, failed = 0, events = 0, vms = 0, failovers = 0, switchovers = 0;
     uint64_t requests = 0, overlap = 0, overlap_seed = 0, excused = 0, fences = 0, restarts = 0;
     uint64_t converge = 0, preempts = 0, qdrifts = 0, stale = 0, moves[4] = {0, 0, 0, 0};
+    uint64_t late = 0, late_refused = 0;
     unsigned amax = 0, cmax = 0;
     for (uint64_t s = first; s < first + seeds; s++) {
         struct sim_result r;
@@ -244,6 +245,8 @@ int main(int argc, char **argv)
         preempts += r.preempt_moves;
         qdrifts += r.quiet_drifts;
         stale += r.stale_roles;
+        late += r.late_orders;
+        late_refused += r.late_refused;
         for (int m = 0; m < 4; m++)
             moves[m] += r.moves[m];
         if (r.agent_actions_max > amax)
@@ -276,6 +279,8 @@ int main(int argc, char **argv)
            (unsigned long long)moves[SIM_MOVE_PREEMPT],
            (unsigned long long)moves[SIM_MOVE_ELECTION]);
     printf("  stale SET_ROLEs refused     %llu\n", (unsigned long long)stale);
+    printf("  late primary orders         %llu delivered, %llu refused by a backup\n",
+           (unsigned long long)late, (unsigned long long)late_refused);
     printf("  most actions in one step    agent %u (bound %d), coordinator %u (bound %d)\n", amax,
            AGENT_MAX_ACTIONS, cmax, COORD_MAX_ACTIONS);
     printf("  wall time                   %.1f s\n", wall);

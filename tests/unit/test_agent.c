@@ -18,6 +18,7 @@
 #define REC 5000u      /* reconcile_ms */
 #define ISO 1500u      /* isolation_ms */
 #define PEER_LOSS 2500u /* peer_loss_ms */
+#define LOSS 2500u     /* the coordinator's loss_ms (heartbeat x miss_count), sent in SET_ROLE */
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -123,6 +124,25 @@ static void ev_set_role(struct agent *a, uint64_t epoch, uint8_t mode, uint64_t 
     m.type = WIRE_SET_ROLE;
     m.u.set_role.epoch = epoch;
     m.u.set_role.mode = mode;
+    /* A fresh order: it answers a report sent just now. The tests of the
+     * order's age build theirs with ev_set_role_echo. */
+    m.u.set_role.echo = now;
+    m.u.set_role.loss_ms = LOSS;
+    ev_message(a, &m, now, out);
+}
+
+/* An order answering the report we sent at `echo`, from a coordinator
+ * whose loss_ms is loss_ms. */
+static void ev_set_role_echo(struct agent *a, uint64_t epoch, uint8_t mode, uint64_t echo,
+                             uint32_t loss_ms, uint64_t now, struct agent_actions *out)
+{
+    struct wire_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = WIRE_SET_ROLE;
+    m.u.set_role.epoch = epoch;
+    m.u.set_role.mode = mode;
+    m.u.set_role.echo = echo;
+    m.u.set_role.loss_ms = loss_ms;
     ev_message(a, &m, now, out);
 }
 
@@ -1481,7 +1501,7 @@ START_TEST(peer_up_hello_and_report)
     /* Heartbeat reports go to the peer alone while only it is up. */
     ev_plain(&a, AGENT_EV_TICK, T0 + 20 + HB - 1, &out);
     ck_assert_uint_eq(count_of(&out, AGENT_ACT_SEND_PEER), 0);
-    ev_plain(&a, AGENT_EV_TICK, T0 + 20 + HB, &out);
+    ev_plain(&a, AGENT_EV_TICK, T0 + 30 + HB, &out); /* the peer-up report reset the period */
     ck_assert_uint_eq(count_of(&out, AGENT_ACT_SEND_PEER), 1);
     ck_assert_uint_eq(count_of(&out, AGENT_ACT_SEND), 0);
 
@@ -2018,6 +2038,202 @@ START_TEST(random_event_sequence)
 }
 END_TEST
 
+/* ---- the order's age (echo) ---------------------------------------------------- */
+
+/* A backup with a peer link and the NLB time limit known, linked to its
+ * coordinator: its first report to the coordinator left at T0 + 20. */
+#define NLB_T 600u
+static void ready_backup_timed(struct agent *a, struct agent_actions *out)
+{
+    struct agent_settings set;
+    settings(&set);
+    set.has_peer = 1;
+    set.nlb_timeout_ms = NLB_T;
+    agent_init(a, &set, 5, T0);
+    ev_plain(a, AGENT_EV_START, T0, out);
+    ev_nlb_done(a, MODEL_PORT_DISABLED, 1, T0 + 10, out);
+    ev_plain(a, AGENT_EV_COORD_UP, T0 + 20, out);
+    int r = find_send(out, WIRE_REPORT);
+    ck_assert_int_ge(r, 0);
+    ck_assert_uint_eq(out->items[r].msg.u.report.sent_at, T0 + 20);
+}
+
+/* The SPIN counterexample: the coordinator ordered us primary answering
+ * our report of T0 + 20; the link was cut with the order in flight; after
+ * loss_ms the coordinator promoted the other node; the link healed and TCP
+ * delivered the old order. Our epoch is below the order's and the peer has
+ * just heard us, so neither the epoch nor the isolation edge refuses it:
+ * the order's age does. */
+START_TEST(order_stale_primary_refused)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_backup_timed(&a, &out);
+    uint64_t at = T0 + 20 + LOSS - NLB_T; /* the enable could land at echo + loss_ms */
+    ev_peer_report(&a, MODEL_MODE_PRIMARY, 1, MODEL_PORT_ENABLED, 7, 0, at, &out);
+    ck_assert_uint_eq(a.last_contact_at, at); /* contact is fresh */
+    ev_set_role_echo(&a, 6, MODEL_MODE_PRIMARY, T0 + 20, LOSS, at, &out);
+    ck_assert_int_eq(find(&out, AGENT_ACT_NLB_SET, 0), -1);
+    ck_assert_int_eq(find(&out, AGENT_ACT_PERSIST_EPOCH, 0), -1);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+    ck_assert_uint_eq(a.epoch, 5);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DISABLED);
+    int log = find_log(&out, AGENT_LOG_WARNING, "refused SET_ROLE primary (epoch 6)");
+    ck_assert_int_ge(log, 0);
+    ck_assert_uint_eq(out.items[log].event, MODEL_EV_ROLE_REFUSED);
+    ck_assert_ptr_nonnull(strstr(out.items[log].text, "sent 1900 ms ago"));
+    ck_assert_ptr_nonnull(strstr(out.items[log].text, "loss_ms 2500"));
+    ck_assert_ptr_nonnull(strstr(out.items[log].text, "nlb_timeout_ms 600"));
+    /* A report with a fresh sent_at, so the coordinator can order again. */
+    int r = find_send(&out, WIRE_REPORT);
+    assert_report_at(&out, r, &a);
+    ck_assert_uint_eq(out.items[r].msg.u.report.sent_at, at);
+    /* The coordinator's answer to that report is obeyed. */
+    ev_set_role_echo(&a, 6, MODEL_MODE_PRIMARY, at, LOSS, at + 5, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_PRIMARY);
+    ck_assert_uint_eq(a.epoch, 6);
+    ck_assert_int_ge(find(&out, AGENT_ACT_NLB_SET, 0), 0);
+}
+END_TEST
+
+/* One ms younger, the enable lands before echo + loss_ms: obeyed. */
+START_TEST(order_young_enough_accepted)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_backup_timed(&a, &out);
+    uint64_t at = T0 + 20 + LOSS - NLB_T - 1;
+    ev_peer_report(&a, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 5, 0, at, &out);
+    ev_set_role_echo(&a, 6, MODEL_MODE_PRIMARY, T0 + 20, LOSS, at, &out);
+    ck_assert_int_eq(find_log(&out, AGENT_LOG_WARNING, "refused"), -1);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_PRIMARY);
+    ck_assert_uint_eq(a.epoch, 6);
+    ck_assert_int_ge(find(&out, AGENT_ACT_NLB_SET, 0), 0);
+}
+END_TEST
+
+/* The coordinator's loss_ms is what counts, not any setting of ours. */
+START_TEST(order_uses_the_coordinators_loss)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_backup_timed(&a, &out);
+    uint64_t at = T0 + 1000;
+    ev_peer_report(&a, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 5, 0, at, &out);
+    /* 980 ms old, 600 to enable: refused under a 1580 ms loss_ms ... */
+    ev_set_role_echo(&a, 6, MODEL_MODE_PRIMARY, T0 + 20, 1580, at, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_WARNING, "loss_ms 1580"), 0);
+    /* ... obeyed under 1581. */
+    ev_set_role_echo(&a, 6, MODEL_MODE_PRIMARY, T0 + 20, 1581, at, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_PRIMARY);
+}
+END_TEST
+
+/* An echo later than our clock answers a report of another boot: refused.
+ * Echo 0 answers no report at all: refused too. */
+START_TEST(order_echo_from_the_future_refused)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_backup_timed(&a, &out);
+    uint64_t at = T0 + 100;
+    ev_heartbeat(&a, 5, 0, at, &out);
+    ev_set_role_echo(&a, 6, MODEL_MODE_PRIMARY, at + 1, LOSS, at, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+    ck_assert_uint_eq(a.epoch, 5);
+    ck_assert_int_eq(find(&out, AGENT_ACT_NLB_SET, 0), -1);
+    int log = find_log(&out, AGENT_LOG_WARNING, "later than this node's clock");
+    ck_assert_int_ge(log, 0);
+    ck_assert_uint_eq(out.items[log].event, MODEL_EV_ROLE_REFUSED);
+    ck_assert_int_ge(find_send(&out, WIRE_REPORT), 0);
+    /* Far in the future (a long-running host's report): refused as well. */
+    ev_set_role_echo(&a, 6, MODEL_MODE_PRIMARY, UINT64_MAX - 10, LOSS, at + 5, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+    /* Echo 0: no report behind it; refused even this early in the clock's
+     * life, when 0 + loss_ms would still leave room for the enable. */
+    ck_assert_uint_lt(at + 10 + NLB_T, LOSS);
+    ev_set_role_echo(&a, 6, MODEL_MODE_PRIMARY, 0, LOSS, at + 10, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+    ck_assert_int_ge(find_log(&out, AGENT_LOG_WARNING, "answers no report"), 0);
+    ck_assert_int_ge(find_send(&out, WIRE_REPORT), 0);
+}
+END_TEST
+
+/* A coordinator whose loss_ms is not above our nlb_timeout_ms: no order
+ * can ever be obeyed. Refused without a report (it would only bring the
+ * next order at once, a message loop), with the numbers. */
+START_TEST(order_loss_not_above_nlb_timeout)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_backup_timed(&a, &out);
+    uint64_t at = T0 + 100;
+    ev_heartbeat(&a, 5, 0, at, &out);
+    ev_set_role_echo(&a, 6, MODEL_MODE_PRIMARY, at, NLB_T, at, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+    ck_assert_uint_eq(a.epoch, 5);
+    ck_assert_int_eq(find(&out, AGENT_ACT_NLB_SET, 0), -1);
+    ck_assert_int_eq(find_send(&out, WIRE_REPORT), -1);
+    ck_assert_int_eq(find_send_peer(&out, WIRE_REPORT), -1);
+    int log = find_log(&out, AGENT_LOG_ERROR, "loss_ms 600 is not above");
+    ck_assert_int_ge(log, 0);
+    ck_assert_uint_eq(out.items[log].event, MODEL_EV_ROLE_REFUSED);
+    /* One ms more and a fresh order is obeyed. */
+    ev_set_role_echo(&a, 6, MODEL_MODE_PRIMARY, at, NLB_T + 1, at, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_PRIMARY);
+}
+END_TEST
+
+/* Backup orders are obeyed whatever their age: stepping down is always safe. */
+START_TEST(order_age_not_checked_for_backup)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_primary(&a, 6, &out);
+    ev_set_role_echo(&a, 7, MODEL_MODE_BACKUP, 0, 0, T0 + 200, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+    ck_assert_uint_eq(a.epoch, 7);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_DISABLED);
+    ck_assert_int_ge(find(&out, AGENT_ACT_NLB_SET, 0), 0);
+    /* From the future too. */
+    ready_primary(&a, 6, &out);
+    ev_set_role_echo(&a, 7, MODEL_MODE_BACKUP, UINT64_MAX, LOSS, T0 + 200, &out);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_BACKUP);
+}
+END_TEST
+
+/* Already primary, an old repeat of the order starts nothing new: no refusal. */
+START_TEST(order_age_not_checked_when_already_primary)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_primary(&a, 6, &out);
+    ev_heartbeat(&a, 6, 0, T0 + 5000, &out);
+    ev_set_role_echo(&a, 6, MODEL_MODE_PRIMARY, T0 + 20, LOSS, T0 + 5000, &out);
+    ck_assert_int_eq(find_log(&out, AGENT_LOG_WARNING, "refused"), -1);
+    ck_assert_uint_eq(a.mode, MODEL_MODE_PRIMARY);
+    ck_assert_uint_eq(a.port_desired, MODEL_PORT_ENABLED);
+}
+END_TEST
+
+/* Every report carries the agent's clock at the moment it was built. */
+START_TEST(report_carries_sent_at)
+{
+    struct agent a;
+    struct agent_actions out;
+    ready_backup_timed(&a, &out);
+    ev_plain(&a, AGENT_EV_PEER_UP, T0 + 30, &out);
+    int r = find_send_peer(&out, WIRE_REPORT);
+    ck_assert_int_ge(r, 0);
+    ck_assert_uint_eq(out.items[r].msg.u.report.sent_at, T0 + 30);
+    ev_plain(&a, AGENT_EV_TICK, T0 + 30 + HB, &out); /* the peer-up report reset the period */
+    r = find_send(&out, WIRE_REPORT);
+    ck_assert_int_ge(r, 0);
+    ck_assert_uint_eq(out.items[r].msg.u.report.sent_at, T0 + 30 + HB);
+}
+END_TEST
+
 /* ---- drain --------------------------------------------------------------------- */
 
 static void ev_set_role_drain(struct agent *a, uint64_t epoch, uint64_t now,
@@ -2538,6 +2754,17 @@ Suite *make_suite(void)
     tcase_add_test(tc, fence_never_backup);
     tcase_add_test(tc, fence_isolated_backup_refuses_primary);
     tcase_add_test(tc, fence_primary_order_needs_time_to_enable);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("order_age");
+    tcase_add_test(tc, order_stale_primary_refused);
+    tcase_add_test(tc, order_young_enough_accepted);
+    tcase_add_test(tc, order_uses_the_coordinators_loss);
+    tcase_add_test(tc, order_echo_from_the_future_refused);
+    tcase_add_test(tc, order_loss_not_above_nlb_timeout);
+    tcase_add_test(tc, order_age_not_checked_for_backup);
+    tcase_add_test(tc, order_age_not_checked_when_already_primary);
+    tcase_add_test(tc, report_carries_sent_at);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("peer_link");

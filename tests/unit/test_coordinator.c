@@ -27,6 +27,7 @@
 #define C1 11u      /* web1's connection */
 #define C2 22u      /* web2's connection */
 #define NO_CONN 999u
+#define AGENT_CLOCK 7000000u /* the agents' clocks run this far ahead of ours */
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -72,12 +73,26 @@ static void step(struct coordinator *c, const struct coordinator_event *ev, uint
             covered = act->epoch;
             break;
         case COORD_ACT_SEND:
-            if (act->msg.type == WIRE_SET_ROLE)
+            if (act->msg.type == WIRE_SET_ROLE) {
                 ck_assert_uint_le(act->msg.u.set_role.epoch, covered);
-            else if (act->msg.type == WIRE_HEARTBEAT)
+                /* Every order echoes the newest report of its node and says
+                 * the coordinator's loss_ms; a primary order only answers a
+                 * report (the agent refuses one that answers none). */
+                const struct coordinator_node *n = NULL;
+                for (int k = 0; k < 2; k++)
+                    if (c->nodes[k].connected && c->nodes[k].conn == act->conn)
+                        n = &c->nodes[k];
+                ck_assert_ptr_nonnull(n);
+                ck_assert_uint_eq(act->msg.u.set_role.loss_ms, c->set.loss_ms);
+                ck_assert_uint_eq(act->msg.u.set_role.echo,
+                                  n->have_report ? n->report.sent_at : 0);
+                if (act->msg.u.set_role.mode == MODEL_MODE_PRIMARY)
+                    ck_assert(n->have_report);
+            } else if (act->msg.type == WIRE_HEARTBEAT) {
                 ck_assert_uint_le(act->msg.u.heartbeat.epoch, covered);
-            else
+            } else {
                 ck_abort_msg("coordinator sent a %s", wire_type_name(act->msg.type));
+            }
             break;
         case COORD_ACT_LOG:
             /* The machine refusing its own phase move is a bug, whatever
@@ -158,6 +173,7 @@ static void ev_report(struct coordinator *c, uint32_t conn, uint64_t epoch, uint
     /* No peer link configured: these reports say nothing about the other
      * node (the peer-view tests set the peer fields themselves). */
     m.u.report.peer_silent_ms = WIRE_SILENT_NEVER;
+    m.u.report.sent_at = now + AGENT_CLOCK;
     ev_msg(c, conn, &m, now, out);
 }
 
@@ -184,6 +200,7 @@ static void ev_report_peer(struct coordinator *c, uint32_t conn, uint64_t epoch,
     m.u.report.peer_epoch = epoch;
     m.u.report.peer_heard = peer_silent_ms != WIRE_SILENT_NEVER;
     snprintf(m.u.report.reason, sizeof m.u.report.reason, "%s", "reported by the test");
+    m.u.report.sent_at = now + AGENT_CLOCK;
     ev_msg(c, conn, &m, now, out);
 }
 
@@ -198,6 +215,7 @@ static void keepalive(struct coordinator *c, uint64_t now, struct coordinator_ac
         memset(&m, 0, sizeof m);
         m.type = WIRE_REPORT;
         m.u.report = c->nodes[i].report;
+        m.u.report.sent_at = now + AGENT_CLOCK;
         ev_msg(c, c->nodes[i].conn, &m, now, out);
     }
 }
@@ -335,6 +353,163 @@ static void stable_web1(struct coordinator *c, struct coordinator_actions *out)
     ck_assert_int_eq(c->primary, 0);
     ck_assert_uint_eq(c->epoch, 6);
     ck_assert_uint_eq(count_roles(out), 0); /* both already as told */
+}
+
+/* ---- the order's age (echo) ---------------------------------------------------- */
+
+/* A report of the node on conn whose agent's clock said sent_at. */
+static void ev_report_sent(struct coordinator *c, uint32_t conn, uint64_t epoch, uint8_t mode,
+                           uint8_t port_actual, uint64_t sent_at, uint64_t now,
+                           struct coordinator_actions *out)
+{
+    struct wire_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = WIRE_REPORT;
+    m.u.report.epoch = epoch;
+    m.u.report.mode = mode;
+    m.u.report.app_healthy = 1;
+    m.u.report.port_desired = mode == MODEL_MODE_PRIMARY ? MODEL_PORT_ENABLED : MODEL_PORT_DISABLED;
+    m.u.report.port_actual = port_actual;
+    m.u.report.peer_silent_ms = WIRE_SILENT_NEVER;
+    m.u.report.sent_at = sent_at;
+    ev_msg(c, conn, &m, now, out);
+}
+
+static uint64_t role_echo(const struct coordinator_actions *out, uint32_t conn, uint8_t mode)
+{
+    int i = find_role(out, conn, mode);
+    ck_assert_msg(i >= 0, "no SET_ROLE %s on conn %u", model_mode_name(mode), conn);
+    ck_assert_uint_eq(out->items[i].msg.u.set_role.loss_ms, LOSS);
+    return out->items[i].msg.u.set_role.echo;
+}
+
+/* The order echoes the sent_at of the newest report of its node: the last
+ * received, not the largest (a rebooted host's clock starts again). */
+START_TEST(order_echoes_newest_report)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    init_coord(&c, 5, 0);
+    ev_start(&c, T0, &out);
+    link_both(&c, T0, &out);
+    ev_report_sent(&c, C1, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 900001, T0 + 5, &out);
+    ev_report_sent(&c, C1, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 900002, T0 + 8, &out);
+    ev_report_sent(&c, C2, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 12345, T0 + 10, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    ck_assert_uint_eq(role_echo(&out, C1, MODEL_MODE_PRIMARY), 900002);
+    ck_assert_uint_eq(role_echo(&out, C2, MODEL_MODE_BACKUP), 12345);
+
+    /* web1 rebooted: a new link, its clock starts again. Until it reports,
+     * no primary order goes out (it would answer no report). */
+    ev_hello(&c, 33, "web1", T0 + 20, &out);
+    ck_assert_int_eq(find_role(&out, 33, MODEL_MODE_PRIMARY), -1);
+    ev_report_sent(&c, 33, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 40, T0 + 30, &out);
+    ck_assert_uint_eq(role_echo(&out, 33, MODEL_MODE_PRIMARY), 40);
+}
+END_TEST
+
+/* The agent refused the election's order as too old (the refusal says
+ * backup at its old epoch, with a fresh sent_at): the order goes out again
+ * at once with the new echo, and the election completes. */
+START_TEST(election_completes_after_order_refused_as_old)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    init_coord(&c, 5, 0);
+    ev_start(&c, T0, &out);
+    link_both(&c, T0, &out);
+    ev_report_sent(&c, C2, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 500, T0 + 5, &out);
+    ev_report_sent(&c, C1, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 600, T0 + 10, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    ck_assert_uint_eq(role_echo(&out, C1, MODEL_MODE_PRIMARY), 600);
+    /* The refusal's report. */
+    ev_report_sent(&c, C1, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 4000, T0 + 3000, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    expect_set_role(&out, C1, MODEL_MODE_PRIMARY, 6);
+    ck_assert_uint_eq(role_echo(&out, C1, MODEL_MODE_PRIMARY), 4000);
+    ev_backup_disabled(&c, C2, 6, T0 + 3010, &out);
+    ev_report_sent(&c, C1, 6, MODEL_MODE_PRIMARY, MODEL_PORT_ENABLED, 4100, T0 + 3100, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_int_eq(c.primary, 0);
+    ck_assert_uint_eq(c.epoch, 6);
+}
+END_TEST
+
+/* The same in a switchover: the new primary refuses once, is ordered again
+ * with its fresh report's echo, and the request is answered OK. */
+START_TEST(switchover_completes_after_order_refused_as_old)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out);
+    uint64_t t = T0 + 1000;
+    ev_switchover(&c, 42, "web2", 0, t, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_DEMOTING);
+    ev_backup_disabled(&c, C1, 7, t + 100, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    uint64_t first = role_echo(&out, C2, MODEL_MODE_PRIMARY);
+    ck_assert_uint_eq(first, c.nodes[1].report.sent_at);
+    ev_report_sent(&c, C2, 6, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, first + 2600, t + 200,
+                   &out);
+    expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
+    ck_assert_uint_eq(role_echo(&out, C2, MODEL_MODE_PRIMARY), first + 2600);
+    ev_primary_enabled(&c, C2, 7, t + 300, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_int_eq(c.primary, 1);
+    expect_reply(&out, 42, MODEL_OK);
+}
+END_TEST
+
+/* Stable, a primary that says backup (it refused, or restarted) is told
+ * again, answering the report that said so. */
+START_TEST(stable_reorders_with_fresh_echo)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out);
+    ev_report_sent(&c, C1, 5, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 777777, T0 + 400, &out);
+    expect_set_role(&out, C1, MODEL_MODE_PRIMARY, 6);
+    ck_assert_uint_eq(role_echo(&out, C1, MODEL_MODE_PRIMARY), 777777);
+}
+END_TEST
+
+/* A primary order waits for the first report of a new link: web2
+ * reconnects while web1 is demoting; the promotion goes out only with
+ * web2's first report, answering it. */
+START_TEST(promotion_waits_for_a_report)
+{
+    struct coordinator c;
+    struct coordinator_actions out;
+    stable_web1(&c, &out);
+    uint64_t t = T0 + 1000;
+    ev_switchover(&c, 42, "web2", 0, t, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_DEMOTING);
+    ev_hello(&c, 44, "web2", t + 50, &out);
+    ev_backup_disabled(&c, C1, 7, t + 100, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
+    ck_assert_int_eq(find_role(&out, 44, MODEL_MODE_PRIMARY), -1);
+    ev_report_sent(&c, 44, 6, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, 31, t + 150, &out);
+    expect_set_role(&out, 44, MODEL_MODE_PRIMARY, 7);
+    ck_assert_uint_eq(role_echo(&out, 44, MODEL_MODE_PRIMARY), 31);
+    ev_primary_enabled(&c, 44, 7, t + 250, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ck_assert_int_eq(c.primary, 1);
+}
+END_TEST
+
+/* stable_web1, then both agents report every heartbeat until T0 + 4000:
+ * web1 last reported itself serving at SETTLED, and the order that made it
+ * primary (answering its report of T0 + 10) can no longer be obeyed: its
+ * window closed at T0 + 10 + LOSS. */
+#define SETTLED (T0 + 3500u)
+static void settled_web1(struct coordinator *c, struct coordinator_actions *out)
+{
+    stable_web1(c, out);
+    run_until(c, T0 + HB, SETTLED + 1, out);
+    ck_assert_uint_eq(c->phase, MODEL_PHASE_STABLE);
+    ck_assert_uint_eq(c->nodes[0].last_heard_at, SETTLED);
+    ck_assert_uint_eq(c->nodes[0].primary_order_until, T0 + 10 + LOSS);
+    ck_assert_uint_lt(c->nodes[0].primary_order_until + 3 * MAXD, SETTLED);
 }
 
 /* ---- links ------------------------------------------------------------------- */
@@ -1880,28 +2055,31 @@ START_TEST(w3_failover_peer_says_backup_disabled)
 {
     struct coordinator c;
     struct coordinator_actions out;
-    stable_web1(&c, &out);
-    /* web1's link drops (it last spoke at T0 + 30). */
-    ev_disconnect(&c, C1, T0 + 100, &out);
-    keepalive(&c, T0 + HB - 1, &out);
-    ev_tick(&c, T0 + HB, &out);
+    /* Settled: the order that made web1 primary can no longer land (a
+     * sighting inside its window proves nothing: w3_peer_view_predates_primary_order). */
+    settled_web1(&c, &out);
+    const uint64_t b = SETTLED - 30; /* times below as before, shifted by b - T0 */
+    /* web1's link drops (it last spoke at b + 30). */
+    ev_disconnect(&c, C1, b + 100, &out);
+    keepalive(&c, b + HB - 1, &out);
+    ev_tick(&c, b + HB, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE); /* not known yet */
     /* web2 hears web1 as primary, port enabled: no failover. */
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_PRIMARY,
-                   MODEL_PORT_ENABLED, T0 + 600, &out);
+                   MODEL_PORT_ENABLED, b + 600, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
     ck_assert_uint_eq(count_roles(&out), 0);
     /* ... as backup, port still enabled (its disable has not taken): no. */
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_ENABLED, T0 + 650, &out);
+                   MODEL_PORT_ENABLED, b + 650, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
     ck_assert_uint_eq(count_roles(&out), 0);
     /* ... as backup with its port disabled (it fenced itself, or its
      * application failed and the peer relays it): web1 serves nothing, so
      * web2 takes over at once, well before loss_ms. */
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 800, &out);
-    ck_assert_uint_lt(T0 + 800 - (T0 + 30), LOSS);
+                   MODEL_PORT_DISABLED, b + 800, &out);
+    ck_assert_uint_lt(b + 800 - (b + 30), LOSS);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
     ck_assert_uint_eq(c.epoch, 7);
     expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
@@ -2029,37 +2207,51 @@ START_TEST(w3_peer_view_predates_primary_order)
      * taken after the last SET_ROLE primary to that node could have
      * reached it and after its last report of itself serving (T0 + 30),
      * by more than 3 x max_delay_ms, else the node may have become primary
-     * since. */
+     * since. An order can take longer than max_delay_ms (TCP across a cut
+     * link): it can be obeyed until loss_ms after the report it answers
+     * (web1's of T0 + 10) reached us, so it counts as sent then. */
     struct coordinator c;
     struct coordinator_actions out;
     stable_web1(&c, &out); /* web1 told primary at T0 + 10 */
     ck_assert_uint_eq(c.nodes[0].primary_order_at, T0 + 10);
+    ck_assert_uint_eq(c.nodes[0].primary_order_until, T0 + 10 + LOSS);
+    const uint64_t limit = T0 + 10 + LOSS + 3 * MAXD;
     ev_disconnect(&c, C1, T0 + 100, &out);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
                    MODEL_PORT_DISABLED, T0 + 300, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    /* Past max_delay_ms after the order and web1's report, but inside the
+     * order's window (this promoted web2 while web1 could still enable). */
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 30 + 3 * MAXD + 100, &out); /* seen at the limit */
+                   MODEL_PORT_DISABLED, T0 + 30 + 3 * MAXD + 101, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
+    ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
+                   MODEL_PORT_DISABLED, limit + 100, &out); /* seen at the limit */
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
     ck_assert_uint_eq(count_roles(&out), 0);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 30 + 3 * MAXD + 101, &out); /* just after */
+                   MODEL_PORT_DISABLED, limit + 101, &out); /* just after */
     ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
     expect_set_role(&out, C2, MODEL_MODE_PRIMARY, 7);
 
     /* "Last told" includes a repeated order: web1's agent restarts and is
-     * told primary again at T0 + 1000, then its link drops. */
+     * told primary again at T0 + 1000 (answering its report of then), then
+     * its link drops. */
     stable_web1(&c, &out);
     ev_hello(&c, 33, "web1", T0 + 990, &out);
     ev_backup_disabled(&c, 33, 6, T0 + 1000, &out);
     expect_set_role(&out, 33, MODEL_MODE_PRIMARY, 6);
     ck_assert_uint_eq(c.nodes[0].primary_order_at, T0 + 1000);
+    ck_assert_uint_eq(c.nodes[0].primary_order_until, T0 + 1000 + LOSS);
     ev_disconnect(&c, 33, T0 + 1100, &out);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 1000 + 3 * MAXD + 100, &out);
+                   MODEL_PORT_DISABLED, T0 + 1000 + 3 * MAXD + 101, &out);
+    ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE); /* the order may still land */
+    ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
+                   MODEL_PORT_DISABLED, T0 + 1000 + LOSS + 3 * MAXD + 100, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_STABLE);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, T0 + 1000 + 3 * MAXD + 101, &out);
+                   MODEL_PORT_DISABLED, T0 + 1000 + LOSS + 3 * MAXD + 101, &out);
     ck_assert_uint_eq(c.phase, MODEL_PHASE_PROMOTING);
 }
 END_TEST
@@ -2092,8 +2284,10 @@ START_TEST(demoting_lost_primary_not_serving)
     ck_assert_int_eq(c.primary, 1);
 
     /* With web2 hearing web1 as backup, port disabled (seen at t + 650,
-     * more than 3 x max_delay_ms after web1 last reported serving): at once. */
-    stable_web1(&c, &out);
+     * more than 3 x max_delay_ms after web1 last reported serving and
+     * after the order that made it primary could land): at once. */
+    settled_web1(&c, &out);
+    t = SETTLED + 100;
     ev_switchover(&c, 6, "web2", 0, t, &out);
     ev_disconnect(&c, C1, t + 10, &out);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 50, MODEL_MODE_BACKUP,
@@ -2186,19 +2380,27 @@ START_TEST(not_serving_table)
     /* Its peer hears it as backup, port disabled: not serving at once, if
      * that sighting is later than its last report of itself serving
      * (heard) by more than three message delays. web1 was adopted, never
-     * ordered primary, so only that report bounds it. (A sighting at
-     * T0 + 100 used to count: older than what we last heard.) */
+     * ordered primary by this run; but an order of the coordinator's
+     * previous run may still be on its way (TCP across a cut link), and
+     * could be obeyed until loss_ms after this run started (T0): the
+     * sighting must also be later than that. (A sighting at T0 + 100 used
+     * to count: older than what we last heard; one at heard + 3 x
+     * max_delay_ms + 1 did until the window of a late order was known.) */
     lost_web1(&c, &out);
+    ck_assert_uint_eq(c.nodes[0].primary_order_until, T0 + LOSS);
     ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
                    MODEL_PORT_DISABLED, T0 + 200, &out);
     ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + 200), 0);
     ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
-                   MODEL_PORT_DISABLED, heard + 3 * MAXD + 100, &out);
-    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + 3 * MAXD + 100), 0);
-    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
                    MODEL_PORT_DISABLED, heard + 3 * MAXD + 101, &out);
-    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + 3 * MAXD + 101), 1);
-    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + 3 * MAXD + 101 + LOSS), 1);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, heard + 3 * MAXD + 101), 0);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
+                   MODEL_PORT_DISABLED, T0 + LOSS + 3 * MAXD + 100, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + LOSS + 3 * MAXD + 100), 0);
+    ev_report_peer(&c, C2, 5, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, 100, MODEL_MODE_BACKUP,
+                   MODEL_PORT_DISABLED, T0 + LOSS + 3 * MAXD + 101, &out);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + LOSS + 3 * MAXD + 101), 1);
+    ck_assert_int_eq(coordinator_not_serving(&c, 0, T0 + LOSS + 3 * MAXD + 101 + LOSS), 1);
 
     /* ... a sighting older than what we last heard from web1 itself (it
      * reported primary, enabled at T0 + 40; the sighting is from T0 - 300):
@@ -2408,17 +2610,21 @@ START_TEST(not_serving_no_report)
 }
 END_TEST
 
-/* stable_web1 (web1 told primary at T0 + 10), web1's link lost at T0 + 100,
- * then web2's report at r: its peer view of web1 as peer_mode / peer_port,
- * peer_silent_ms s. Returns coordinator_not_serving(web1) right after; the
- * report has failed over to web2 exactly when that is 1. */
+/* settled_web1 (web1 told primary at T0 + 10, last heard at SETTLED),
+ * web1's link lost at SETTLED + 70, then web2's report at D + r (D shifts
+ * the times of the cases below, written as if web1 last spoke at T0 + 30):
+ * its peer view of web1 as peer_mode / peer_port, peer_silent_ms s.
+ * Returns coordinator_not_serving(web1) right after; the report has failed
+ * over to web2 exactly when that is 1. */
+#define D (SETTLED - (T0 + 30))
 static int web2_sees_web1(uint32_t s, uint8_t peer_mode, uint8_t peer_port, uint64_t r)
 {
     struct coordinator c;
     struct coordinator_actions out;
-    stable_web1(&c, &out);
+    settled_web1(&c, &out);
+    r += D;
     ck_assert_uint_eq(c.nodes[0].primary_order_at, T0 + 10);
-    ev_disconnect(&c, C1, T0 + 100, &out);
+    ev_disconnect(&c, C1, T0 + 100 + D, &out);
     ev_report_peer(&c, C2, 6, MODEL_MODE_BACKUP, 1, MODEL_PORT_DISABLED, s, peer_mode, peer_port,
                    r, &out);
     int result = coordinator_not_serving(&c, 0, r);
@@ -2462,6 +2668,7 @@ START_TEST(not_serving_peer_saw_disabled)
         web2_sees_web1(WIRE_SILENT_NEVER, MODEL_MODE_BACKUP, MODEL_PORT_DISABLED, T0 + 2000), 0);
 }
 END_TEST
+#undef D
 
 /* ---- elections with a node absent -------------------------------------------------- */
 
@@ -3296,6 +3503,14 @@ Suite *make_suite(void)
 {
     Suite *s = suite_create("coordinator");
     TCase *tc;
+
+    tc = tcase_create("order_age");
+    tcase_add_test(tc, order_echoes_newest_report);
+    tcase_add_test(tc, election_completes_after_order_refused_as_old);
+    tcase_add_test(tc, switchover_completes_after_order_refused_as_old);
+    tcase_add_test(tc, stable_reorders_with_fresh_echo);
+    tcase_add_test(tc, promotion_waits_for_a_report);
+    suite_add_tcase(s, tc);
 
     tc = tcase_create("links");
     tcase_add_test(tc, start_logs);

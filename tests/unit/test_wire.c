@@ -54,10 +54,14 @@ static void sample_msg(uint8_t type, struct wire_msg *m)
         m->u.report.stopping = 1;
         m->u.report.peer_heard = 1;
         m->u.report.reason_age_ms = 0xABCDEF01u;
+        m->u.report.sent_at = 0x2122232425262728ull;
         break;
     case WIRE_SET_ROLE:
         m->u.set_role.epoch = 0xFFFFFFFFFFFFFFFEull;
         m->u.set_role.mode = MODEL_MODE_PRIMARY;
+        m->u.set_role.drain = 1;
+        m->u.set_role.echo = 0x3132333435363738ull;
+        m->u.set_role.loss_ms = 0x41424344u;
         break;
     case WIRE_HEARTBEAT:
         m->u.heartbeat.epoch = 0x8000000000000001ull;
@@ -225,10 +229,14 @@ static void assert_msg_equal(const struct wire_msg *a, const struct wire_msg *b)
         ck_assert_uint_eq(a->u.report.stopping, b->u.report.stopping);
         ck_assert_uint_eq(a->u.report.peer_heard, b->u.report.peer_heard);
         ck_assert_uint_eq(a->u.report.reason_age_ms, b->u.report.reason_age_ms);
+        ck_assert_uint_eq(a->u.report.sent_at, b->u.report.sent_at);
         break;
     case WIRE_SET_ROLE:
         ck_assert_uint_eq(a->u.set_role.epoch, b->u.set_role.epoch);
         ck_assert_uint_eq(a->u.set_role.mode, b->u.set_role.mode);
+        ck_assert_uint_eq(a->u.set_role.drain, b->u.set_role.drain);
+        ck_assert_uint_eq(a->u.set_role.echo, b->u.set_role.echo);
+        ck_assert_uint_eq(a->u.set_role.loss_ms, b->u.set_role.loss_ms);
         break;
     case WIRE_HEARTBEAT:
         ck_assert_uint_eq(a->u.heartbeat.epoch, b->u.heartbeat.epoch);
@@ -394,9 +402,14 @@ START_TEST(round_trip_exact_bytes)
     m.id = 0xA1B2C3D4u;
     m.u.set_role.epoch = 0x0102030405060708ull;
     m.u.set_role.mode = MODEL_MODE_PRIMARY;
-    static const uint8_t want_role[] = {'N',  'L',  1,    3,    0,    0,    0,    10,
+    m.u.set_role.echo = 0x4142434445464748ull;
+    m.u.set_role.loss_ms = 0x51525354u;
+    /* SET_ROLE: epoch, mode, drain, echo, loss_ms. */
+    static const uint8_t want_role[] = {'N',  'L',  1,    3,    0,    0,    0,    22,
                                         0xA1, 0xB2, 0xC3, 0xD4, 1,    2,    3,    4,
-                                        5,    6,    7,    8,    1,    0};
+                                        5,    6,    7,    8,    1,    0,    0x41, 0x42,
+                                        0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x51, 0x52,
+                                        0x53, 0x54};
     size_t len = encode_ok(&m, buf, sizeof buf);
     ck_assert_uint_eq(len, sizeof want_role);
     ck_assert_mem_eq(buf, want_role, sizeof want_role);
@@ -424,7 +437,7 @@ START_TEST(round_trip_exact_bytes)
 
     /* REPORT: epoch, mode, app_healthy, port_desired, port_actual,
      * peer_silent_ms, peer_mode, peer_app_healthy, peer_port, peer_epoch,
-     * reason, stopping, peer_heard, reason_age_ms. */
+     * reason, stopping, peer_heard, reason_age_ms, sent_at. */
     memset(&m, 0, sizeof m);
     m.type = WIRE_REPORT;
     m.id = 1;
@@ -442,12 +455,13 @@ START_TEST(round_trip_exact_bytes)
     m.u.report.stopping = 1;
     m.u.report.peer_heard = 1;
     m.u.report.reason_age_ms = 0x21222324u;
+    m.u.report.sent_at = 0x3132333435363738ull;
     static const uint8_t want_report[] = {
-        'N', 'L', 1, 2, 0, 0, 0, 36, 0, 0, 0, 1,               /* header */
+        'N', 'L', 1, 2, 0, 0, 0, 44, 0, 0, 0, 1,               /* header */
         1, 2, 3, 4, 5, 6, 7, 8, 1, 1, 1, 2,                    /* epoch .. port_actual */
         0x0A, 0x0B, 0x0C, 0x0D, 0, 1, 3,                       /* peer_silent_ms .. port */
         0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 2, 'o', 'k', 1, 1,
-        0x21, 0x22, 0x23, 0x24};
+        0x21, 0x22, 0x23, 0x24, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38};
     len = encode_ok(&m, buf, sizeof buf);
     ck_assert_uint_eq(len, sizeof want_report);
     ck_assert_mem_eq(buf, want_report, sizeof want_report);
@@ -774,9 +788,10 @@ START_TEST(enum_out_of_range_malformed)
     expect_byte_malformed(&m, p + 17, 2, "REPORT peer_app_healthy 2");
     expect_byte_malformed(&m, p + 18, 5, "REPORT peer_port 5");
 
-    /* SET_ROLE: epoch(8) mode */
+    /* SET_ROLE: epoch(8) mode drain echo(8) loss_ms(4) */
     sample_msg(WIRE_SET_ROLE, &m);
     expect_byte_malformed(&m, p + 8, 2, "SET_ROLE mode 2");
+    expect_byte_malformed(&m, p + 9, 2, "SET_ROLE drain 2");
 
     /* STATUS_REPLY with short strings so the offsets are easy:
      * role, pair "p", primary "", epoch(8), phase, link, reason "",
