@@ -258,10 +258,22 @@ class Cluster(BuildPaths, SimPorts):
 
     # ---- nlbctl --------------------------------------------------------------
     def nlbctl(self, *args, instance="coordinator", timeout=60):
-        r = subprocess.run(["wine", self.nlbctl_exe, "--pipe", self.pipe(instance), *args],
-                           capture_output=True, text=True, timeout=timeout, env=self.env,
-                           stdin=subprocess.DEVNULL)
-        return r.returncode, r.stdout, r.stderr
+        p = subprocess.Popen(["wine", self.nlbctl_exe, "--pipe", self.pipe(instance), *args],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=self.env, stdin=subprocess.DEVNULL)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # nlbctl bounds its own waits (5 s for status): a call this long
+            # is a hang somewhere below it. What every thread of it and of
+            # the services waits in, before it is killed (rare, unexplained
+            # so far: seen in soak start-ups under load).
+            print(f"nlbctl {' '.join(args)} to {instance}: no answer in {timeout} s; "
+                  f"threads (pid tid state wchan):\n{thread_states(p.pid)}", flush=True)
+            p.kill()
+            p.communicate()
+            raise
+        return p.returncode, out, err
 
     def status(self, instance="coordinator"):
         rc, out, err = self.nlbctl("status", "--json", instance=instance)
@@ -272,6 +284,27 @@ class Cluster(BuildPaths, SimPorts):
     # ---- the sim NLB ----------------------------------------------------------
     def sim_file(self, node):
         return os.path.join(self.sim_dir, f"{node}_{self.vip}_{self.port}.state")
+
+
+def thread_states(nlbctl_pid):
+    """The kernel's view of each thread of nlbctl (and its wine children) and
+    of every nlbctld.exe process: where a hang is waiting."""
+    pids = [nlbctl_pid]
+    r = subprocess.run(["pgrep", "-f", "nlbctld.exe|nlbctl.exe"], capture_output=True, text=True)
+    pids += [int(x) for x in r.stdout.split() if int(x) != nlbctl_pid]
+    lines = []
+    for pid in pids:
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(
+                errors="replace")[:120]
+            lines.append(f"  {pid} {cmd}")
+            for tid in sorted(os.listdir(f"/proc/{pid}/task"), key=int):
+                state = open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()[0]
+                wchan = open(f"/proc/{pid}/task/{tid}/wchan").read()
+                lines.append(f"    {pid} {tid} {state} {wchan}")
+        except OSError:
+            continue
+    return "\n".join(lines)
 
 
 class SplitBrainWatch:
