@@ -140,6 +140,7 @@ class Cluster(BuildPaths, SimPorts):
         self.logs = {}
         os.makedirs(self.sim_dir, exist_ok=True)
         self.env = dict(os.environ, WINEDEBUG="-all")
+        ensure_wineserver(self.env)
 
     # ---- paths and configs --------------------------------------------------
     def pipe(self, name):
@@ -284,6 +285,19 @@ class Cluster(BuildPaths, SimPorts):
     # ---- the sim NLB ----------------------------------------------------------
     def sim_file(self, node):
         return os.path.join(self.sim_dir, f"{node}_{self.vip}_{self.port}.state")
+
+
+def ensure_wineserver(env):
+    """Starts the prefix's wineserver, detached, unless it runs already (the
+    ctest fixture's does). Otherwise the first Wine process forks it, and the
+    server keeps that process's stdout and stderr open: a captured `nlbctl`
+    call then waits for an end of file that comes only when the server
+    exits. That was the 60 s "stall" of nlbctl status at soak start-ups
+    (found with thread_states: the nlbctl.exe process a zombie, the
+    wineserver holding the write end of the test's pipe)."""
+    subprocess.run(["wineserver", "-p"], env=env, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   start_new_session=True, check=False, timeout=30)
 
 
 def thread_states(nlbctl_pid):
