@@ -460,6 +460,17 @@ static void describe_msg(const struct wire_msg *m, char *buf, size_t cap)
     }
 }
 
+/* The message an event carries (a delivery, on time or late). */
+static void describe_data(const struct sim_ev *e, char *buf, size_t cap)
+{
+    struct wire_msg m;
+    size_t used;
+    if (wire_decode(e->data, e->len, &m, &used) == WIRE_OK)
+        describe_msg(&m, buf, cap);
+    else
+        snprintf(buf, cap, "(undecodable)");
+}
+
 static void describe_event(const struct sim_ev *e, char *buf, size_t cap)
 {
     char msg[200];
@@ -472,12 +483,7 @@ static void describe_event(const struct sim_ev *e, char *buf, size_t cap)
         snprintf(buf, cap, "tick coordinator");
         break;
     case EV_DELIVER: {
-        struct wire_msg m;
-        size_t used;
-        if (wire_decode(e->data, e->len, &m, &used) == WIRE_OK)
-            describe_msg(&m, msg, sizeof msg);
-        else
-            snprintf(msg, sizeof msg, "(undecodable)");
+        describe_data(e, msg, sizeof msg);
         snprintf(buf, cap, "deliver conn %u dir %u: %s", (unsigned)e->x, (unsigned)e->b, msg);
         break;
     }
@@ -566,12 +572,7 @@ static void describe_event(const struct sim_ev *e, char *buf, size_t cap)
                  "cut of its link", proc_name[e->a + 1], (unsigned)e->x, cut_kind[e->b % 3]);
         break;
     case EV_LATE_DELIVER: {
-        struct wire_msg m;
-        size_t used;
-        if (wire_decode(e->data, e->len, &m, &used) == WIRE_OK)
-            describe_msg(&m, msg, sizeof msg);
-        else
-            snprintf(msg, sizeof msg, "(undecodable)");
+        describe_data(e, msg, sizeof msg);
         snprintf(buf, cap, "late delivery to %s: %s", proc_name[e->a + 1], msg);
         break;
     }
